@@ -1,0 +1,68 @@
+"""create_app(settings) -> Dash: the only place that knows how Flask and Dash are put together."""
+
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc  # noqa: F401  (registers the components bundle)
+from dash import Dash
+
+from app import jobs, security
+from app.settings import REPO_ROOT, Settings
+
+log = logging.getLogger("neon.app")
+
+TITLE = "Neon Arena"
+
+
+def _register_pages() -> None:
+    from layouts import arena, forecast, journal, market, not_found, replay, risk
+
+    dash.register_page("market", path="/market", name="Market", title=f"Market · {TITLE}", layout=market.layout,
+                       order=0)
+    # The market page is also the home page: same layout, served at "/" without a redirect.
+    dash.register_page("home", path="/", name="Home", title=TITLE, layout=market.layout, order=99)
+    for order, (module, name) in enumerate(
+        [(arena, "Arena"), (replay, "Replay"), (risk, "Risk"), (forecast, "Forecast"), (journal, "Journal")],
+        start=1,
+    ):
+        dash.register_page(name.lower(), path=f"/{name.lower()}", name=name, title=f"{name} · {TITLE}",
+                           layout=module.layout, order=order)
+    dash.register_page("not_found_404", layout=not_found.layout, title=f"Not found · {TITLE}")
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the Dash app; `settings` defaults to Settings.from_env() (validated once, here)."""
+    settings = settings or Settings.from_env()
+    import layouts.theme  # noqa: F401  registers the plotly template before any figure is built
+    from callbacks import register_all
+    from layouts.components import shell
+
+    app = Dash(
+        __name__,
+        title=TITLE,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(REPO_ROOT / "assets"),
+        suppress_callback_exceptions=True,
+        background_callback_manager=jobs.background_manager(settings),
+        serve_locally=True,
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    _register_pages()
+    app.layout = shell(dash.page_container)
+    server = app.server
+    # Uploads arrive base64-encoded in JSON (x4/3); refuse absurd bodies before parsing them.
+    server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
+    server.config["NEON_SETTINGS"] = settings
+    register_all(app, settings)
+    security.install(server, security.csp_header(list(app.csp_hashes())) if settings.csp else None)
+
+    @server.route("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    log.info("Neon Arena app created: %s", settings.describe())
+    return app

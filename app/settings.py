@@ -1,0 +1,84 @@
+"""Typed application settings, read from environment variables and validated once at the boundary."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the app cannot use; the message names it."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false, yes/no), got {raw!r}")
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the web app can be configured with. Environment variable in brackets."""
+
+    live_data: bool = True
+    """Try Yahoo Finance (yfinance) before the cached/bundled copies [NEON_LIVE_DATA]."""
+    job_cache_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "neon-arena-jobs")
+    """ONE directory shared by every gunicorn worker for background jobs [NEON_JOB_CACHE_DIR]."""
+    models_dir: Path = REPO_ROOT / "models"
+    """Where trained agents live: <TICKER>/<personality>.{zip,npz,json} [NEON_MODELS_DIR]."""
+    max_jobs: int = 2
+    """Background jobs (training, forecasting) allowed to run at once on this host [NEON_MAX_JOBS]."""
+    max_upload_mb: int = 5
+    """Largest CSV upload accepted, in MB [NEON_MAX_UPLOAD_MB]."""
+    redis_url: str = ""
+    """When set, background jobs run on Celery workers through this Redis [REDIS_URL]."""
+    csp: bool = True
+    """Send a strict Content-Security-Policy header [NEON_CSP]."""
+    dev: bool = False
+    """Development mode: hot reload and dev bundles; never in production [NEON_DEV]."""
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+        if "NEON_LIVE_DATA" in env:
+            kwargs["live_data"] = _bool("NEON_LIVE_DATA", env["NEON_LIVE_DATA"])
+        if env.get("NEON_JOB_CACHE_DIR"):
+            kwargs["job_cache_dir"] = Path(env["NEON_JOB_CACHE_DIR"]).expanduser()
+        if env.get("NEON_MODELS_DIR"):
+            kwargs["models_dir"] = Path(env["NEON_MODELS_DIR"]).expanduser()
+        if "NEON_MAX_JOBS" in env:
+            kwargs["max_jobs"] = _int("NEON_MAX_JOBS", env["NEON_MAX_JOBS"], 1, 64)
+        if "NEON_MAX_UPLOAD_MB" in env:
+            kwargs["max_upload_mb"] = _int("NEON_MAX_UPLOAD_MB", env["NEON_MAX_UPLOAD_MB"], 1, 100)
+        if "REDIS_URL" in env:
+            url = env["REDIS_URL"].strip()
+            if url and not url.startswith(("redis://", "rediss://", "unix://")):
+                raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {url!r}")
+            kwargs["redis_url"] = url
+        if "NEON_CSP" in env:
+            kwargs["csp"] = _bool("NEON_CSP", env["NEON_CSP"])
+        if "NEON_DEV" in env:
+            kwargs["dev"] = _bool("NEON_DEV", env["NEON_DEV"])
+        return cls(**kwargs)
+
+    def describe(self) -> dict[str, str]:
+        """Settings as strings, for the startup log (no secrets are held here)."""
+        return {f.name: str(getattr(self, f.name)) for f in fields(self)}

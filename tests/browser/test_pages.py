@@ -1,0 +1,52 @@
+"""Every page renders with no SEVERE console error; the market page draws candles; bad CSV -> message."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import severe_logs
+
+PATHS = ["/", "/market", "/arena", "/replay", "/risk", "/forecast", "/journal", "/no-such-page"]
+
+
+def _chart_js(expr: str) -> str:
+    return f"var g = document.querySelector('#mkt-chart .js-plotly-plot'); return g && g.data ? {expr} : null;"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_page_renders_without_console_errors(dash_duo, neon_app, path):
+    dash_duo.start_server(neon_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}{path}")
+    dash_duo.wait_for_element(".page-title", timeout=10)
+    dash_duo.wait_for_element(".neon-navbar", timeout=4)
+    # let the page's initial callbacks finish before reading the console
+    dash_duo.wait_for_no_elements("._dash-loading", timeout=15)
+    assert severe_logs(dash_duo) == []
+
+
+@pytest.mark.parametrize("ticker, rows", [("AAPL", 3956), ("TSLA", 4093), ("BTC-USD", 4091)])
+def test_market_draws_candles_for_each_bundled_ticker(dash_duo, neon_app, ticker, rows):
+    dash_duo.start_server(neon_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market?ticker={ticker}")
+    dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
+    trace_type = dash_duo.driver.execute_script(_chart_js("g.data[0].type"))
+    n_bars = dash_duo.driver.execute_script(_chart_js("g.data[0].x.length"))
+    title = dash_duo.driver.execute_script(_chart_js("g.layout.title.text"))
+    assert trace_type == "candlestick"
+    assert n_bars == rows
+    assert title.startswith(ticker)
+    assert dash_duo.find_element("svg .cartesianlayer .trace.boxes") is not None  # candles were drawn
+    assert severe_logs(dash_duo) == []
+
+
+def test_malformed_csv_upload_shows_a_message_and_keeps_the_chart(dash_duo, neon_app, tmp_path):
+    bad = tmp_path / "no_close.csv"
+    bad.write_text("date,open,high,low,volume\n2024-01-02,1,2,0.5,100\n2024-01-03,1,2,0.5,100\n")
+    dash_duo.start_server(neon_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market")
+    dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
+    dash_duo.find_element("#mkt-upload input[type=file]").send_keys(str(bad))
+    dash_duo.wait_for_contains_text("#mkt-alert", "close", timeout=15)
+    assert "missing" in dash_duo.find_element("#mkt-alert").text.lower()
+    assert dash_duo.driver.execute_script(_chart_js("g.data[0].x.length")) == 3956  # previous chart stays
+    assert severe_logs(dash_duo) == []
