@@ -27,7 +27,7 @@ def unexpected_error_alert(exc: BaseException, what: str) -> dbc.Alert:
 
 
 def register_all(app, settings) -> None:
-    from callbacks import market, shell
+    from callbacks import arena, journal, market, replay, shell
 
-    shell.register(app, settings)
-    market.register(app, settings)
+    for module in (shell, market, arena, replay, journal):
+        module.register(app, settings)

@@ -121,6 +121,73 @@ def sharpe_ratio(returns, periods_per_year: float = 252) -> float:
     return float(mean / std * math.sqrt(periods_per_year))
 
 
+def sharpe_confidence_intervals(
+    returns_matrix,
+    periods_per_year: float = 252,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> np.ndarray:
+    """Bootstrap percentile intervals of the Sharpe ratios of several aligned return series at once.
+
+    Every column is resampled with the SAME bootstrap draws (a paired bootstrap: the contestants of one
+    battle are compared on the same resampled days). Implementation: the draws are turned into a count
+    matrix (how often each day is drawn in each resample), so the resampled means and variances of all
+    columns are one matrix product instead of one gather per column; results equal resampling each column
+    with the same draws, up to float rounding.
+
+    :param returns_matrix: (n, k) finite simple returns, one column per series.
+    :param periods_per_year: bars per year.
+    :param n_resamples: number of bootstrap resamples (at least 100).
+    :param seed: seed of the numpy Generator, for reproducible intervals.
+    :param level: coverage of the interval (0.95 -> 2.5% and 97.5% percentiles).
+    :returns: (k, 2) array of (low, high); NaN for a column with fewer than 2 returns.
+    """
+    _check_periods(periods_per_year)
+    if n_resamples < 100:
+        raise ValueError(f"use at least 100 bootstrap resamples, got {n_resamples}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    r = np.asarray(returns_matrix, dtype=float)
+    if r.ndim == 1:
+        r = r[:, None]
+    n, k = r.shape
+    out = np.full((k, 2), np.nan)
+    if n < 2 or k == 0:
+        return out
+    if not np.all(np.isfinite(r)):
+        raise ValueError("returns must be finite for the bootstrap; drop NaN/inf first")
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(n_resamples, n))
+    mean = np.empty((n_resamples, k))
+    sumsq = np.empty((n_resamples, k))
+    # Centre each column first: the variance is shift-invariant and the centred sums lose no precision
+    # (a constant column gives exactly 0 variance).
+    centre = r.mean(axis=0)
+    rc = r - centre
+    both = np.concatenate([rc, rc * rc], axis=1)
+    chunk = 200  # bounds the count matrix to chunk x n floats
+    for lo in range(0, n_resamples, chunk):
+        block = draws[lo : lo + chunk]
+        rows = block.shape[0]
+        counts = np.bincount((block + n * np.arange(rows)[:, None]).ravel(), minlength=rows * n)
+        sums = counts.reshape(rows, n).astype(float) @ both
+        mean[lo : lo + rows], sumsq[lo : lo + rows] = sums[:, :k] / n, sums[:, k:]
+    var = np.maximum(sumsq - n * mean * mean, 0.0) / (n - 1)
+    std = np.sqrt(var)
+    mean = mean + centre
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(std < ZERO_STD, np.where(np.abs(mean) < ZERO_STD, 0.0, np.nan), mean / std)
+    ratios *= math.sqrt(periods_per_year)
+    tail = (1.0 - level) / 2.0 * 100.0
+    for j in range(k):
+        col = ratios[:, j][np.isfinite(ratios[:, j])]
+        if col.size:
+            out[j] = np.percentile(col, [tail, 100.0 - tail])
+    return out
+
+
 def sharpe_confidence_interval(
     returns,
     periods_per_year: float = 252,
@@ -129,33 +196,17 @@ def sharpe_confidence_interval(
     seed: int = DEFAULT_SEED,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """Bootstrap percentile interval of the Sharpe ratio (i.i.d. resampling; see the module docstring).
+    """Bootstrap percentile interval of one series' Sharpe ratio (see the module docstring).
 
-    :param returns: per-period simple returns.
+    :param returns: per-period simple returns (NaN dropped).
     :param periods_per_year: bars per year.
     :param n_resamples: number of bootstrap resamples (at least 100).
     :param seed: seed of the numpy Generator, for reproducible intervals.
     :param level: coverage of the interval (0.95 -> 2.5% and 97.5% percentiles).
     """
-    _check_periods(periods_per_year)
-    if n_resamples < 100:
-        raise ValueError(f"use at least 100 bootstrap resamples, got {n_resamples}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    r = _finite(returns)
-    if r.size < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    samples = r[rng.integers(0, r.size, size=(n_resamples, r.size))]
-    mean = samples.mean(axis=1)
-    std = samples.std(axis=1, ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(std < ZERO_STD, np.where(np.abs(mean) < ZERO_STD, 0.0, np.nan), mean / std)
-    ratios = ratios[np.isfinite(ratios)] * math.sqrt(periods_per_year)
-    if ratios.size == 0:
-        return float("nan"), float("nan")
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(ratios, [tail, 100.0 - tail])
+    low, high = sharpe_confidence_intervals(
+        _finite(returns)[:, None], periods_per_year, n_resamples=n_resamples, seed=seed, level=level
+    )[0]
     return float(low), float(high)
 
 
@@ -298,6 +349,7 @@ def performance_summary(
     *,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    sharpe_ci: tuple[float, float] | None = None,
 ) -> dict[str, float | int]:
     """All leaderboard metrics of one simulated account (keys and labels: METRIC_LABELS).
 
@@ -305,10 +357,12 @@ def performance_summary(
     :param periods_per_year: bars per year (252 stocks, 365 crypto).
     :param n_resamples: bootstrap resamples for the Sharpe interval.
     :param seed: seed of the bootstrap.
+    :param sharpe_ci: a precomputed (low, high) interval (e.g. from `sharpe_confidence_intervals` over
+        all contestants at once); computed here when None.
     """
     equity = result.equity
     returns = simple_returns(equity)
-    ci_low, ci_high = sharpe_confidence_interval(
+    ci_low, ci_high = sharpe_ci or sharpe_confidence_interval(
         returns, periods_per_year, n_resamples=n_resamples, seed=seed
     )
     return {

@@ -83,8 +83,8 @@ CONSERVATIVE = Personality(
     colour="#00e5ff",
     marker="circle",
     position_cap=0.5,
-    drawdown_penalty=1.0,
-    volatility_penalty=0.05,
+    drawdown_penalty=0.05,
+    volatility_penalty=0.02,
 )
 AGGRESSIVE = Personality(
     name="aggressive", label="Aggressive", colour="#ff2e88", marker="diamond", position_cap=1.0

@@ -44,7 +44,7 @@ def historical_var(returns, confidence: float = 0.95) -> float:
     values = _finite(returns)
     if values.size < 2:
         return float("nan")
-    return float(-np.quantile(values, alpha))
+    return float(-np.quantile(values, alpha)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def historical_cvar(returns, confidence: float = 0.95) -> float:
@@ -58,7 +58,7 @@ def historical_cvar(returns, confidence: float = 0.95) -> float:
     if values.size < 2:
         return float("nan")
     threshold = np.quantile(values, alpha)
-    return float(-values[values <= threshold].mean())
+    return float(-values[values <= threshold].mean()) + 0.0
 
 
 def parametric_var(returns, confidence: float = 0.95) -> float:
@@ -72,7 +72,7 @@ def parametric_var(returns, confidence: float = 0.95) -> float:
     if values.size < 2:
         return float("nan")
     z = NormalDist().inv_cdf(alpha)
-    return float(-(values.mean() + z * values.std(ddof=1)))
+    return float(-(values.mean() + z * values.std(ddof=1))) + 0.0
 
 
 def rolling_var(returns, window: int = 60, confidence: float = 0.95) -> np.ndarray:

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -101,3 +102,154 @@ def load_market_csv(content: bytes, name: str, start=None, end=None) -> MarketDa
 
 def content_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------------
+# battle arena (arena, replay and journal pages share one cached BattleResult per spec)
+
+WINDOWS = ("out-of-sample", "in-sample", "custom")
+_AGENTS = LRU(maxsize=8)
+
+
+class SpecError(ValueError):
+    """A battle request that cannot be run; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class BattleSpec:
+    """What a user asked the arena for. Built from page inputs or a session store; validated here."""
+
+    ticker: str = "AAPL"
+    """Instrument; its agents are loaded from the registry by (ticker, personality) only."""
+    window: str = "out-of-sample"
+    """"out-of-sample" (the agents' test period), "in-sample" (their training period) or "custom"."""
+    start: str | None = None
+    """Custom window: first date (inclusive)."""
+    end: str | None = None
+    """Custom window: last date (inclusive)."""
+    commission_bps: float = 10.0
+    """Commission per fill in basis points."""
+    slippage_bps: float = 5.0
+    """Slippage per fill in basis points."""
+
+    def __post_init__(self) -> None:
+        if self.window not in WINDOWS:
+            raise SpecError(f"window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
+        if self.window == "custom" and not (self.start or self.end):
+            raise SpecError("a custom window needs a start or an end date")
+        self.costs()  # validates the cost numbers with core.sim's message
+
+    def costs(self):
+        from core.sim import Costs
+
+        try:
+            return Costs(commission_bps=float(self.commission_bps), slippage_bps=float(self.slippage_bps))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"Costs: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> BattleSpec:
+        data = dict(data or {})
+        known = {k: data[k] for k in ("ticker", "window", "start", "end", "commission_bps", "slippage_bps")
+                 if data.get(k) is not None}
+        for key in ("commission_bps", "slippage_bps"):
+            if key in known:
+                try:
+                    known[key] = float(known[key])
+                except (TypeError, ValueError):
+                    raise SpecError(f"{key.replace('_bps', '')} must be a number of basis points") from None
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return {"ticker": self.ticker, "window": self.window, "start": self.start, "end": self.end,
+                "commission_bps": self.commission_bps, "slippage_bps": self.slippage_bps}
+
+
+@dataclass
+class ArenaView:
+    """A battle ready to show, plus the state of the agents (so a page can offer training)."""
+
+    spec: BattleSpec
+    result: Any  # core.arena.BattleResult
+    agents_ready: bool
+    agents_message: str
+    """Empty when the agents loaded; otherwise what is wrong and what to do."""
+
+
+def arena_tickers(models_dir=None) -> list[str]:
+    """Tickers the arena offers: those with shipped/trained agents first, then the bundled ones."""
+    from core.data import BUNDLED_TICKERS
+    from core.registry import available_tickers
+
+    try:
+        trained = available_tickers(models_dir)
+    except (OSError, ValueError):
+        trained = []
+    return list(dict.fromkeys([*trained, *BUNDLED_TICKERS]))
+
+
+def _models_stamp(ticker: str, models_dir) -> tuple:
+    from core.registry import models_root, validate_ticker
+
+    root = Path(models_dir) if models_dir else models_root()
+    folder = root / validate_ticker(ticker)
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()))
+
+
+def load_agents_for(ticker: str, data_sha256: str | None, models_dir=None):
+    """(AgentSet | None, message): agents from the registry, cached; a readable message when unusable."""
+    from core.agents import load_agents
+    from core.registry import ModelCorrupt, ModelMissing
+
+    key = (ticker, str(models_dir), _models_stamp(ticker, models_dir), data_sha256)
+    try:
+        return _AGENTS.get_or_compute(
+            key, lambda: load_agents(ticker, models_dir=models_dir, data_sha256=data_sha256)), ""
+    except ModelMissing as exc:
+        return None, f"No trained agents for {ticker}: {exc}"
+    except ModelCorrupt as exc:
+        return None, f"The trained agents for {ticker} cannot be used: {exc}"
+
+
+def run_arena(spec: BattleSpec, *, models_dir=None) -> ArenaView:
+    """Battle the agents (when available) and the four benchmarks on the spec's window, cached.
+
+    The arena always uses the offline chain (cache, then bundled snapshot): the shipped agents were
+    trained on that snapshot, so their out-of-sample window is defined on it.
+    """
+    from core.arena import run_battle
+    from core.data import load_ohlcv, normalise_ticker
+
+    ticker = normalise_ticker(spec.ticker)
+    frame, provenance = load_ohlcv(ticker, live=False)
+    agents, message = load_agents_for(ticker, provenance.sha256, models_dir)
+    result = run_battle(
+        frame, ticker=ticker, provenance=provenance, costs=spec.costs(), agents=agents,
+        test_start=spec.start if spec.window == "custom" else None,
+        test_end=spec.end if spec.window == "custom" else None,
+        in_sample=spec.window == "in-sample",
+    )
+    return ArenaView(spec=spec, result=result, agents_ready=agents is not None, agents_message=message)
+
+
+def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_dir=None):
+    """Each contestant's return at each cost level and each agent's break-even cost (core.arena)."""
+    from core.arena import cost_stress
+    from core.data import load_ohlcv, normalise_ticker
+
+    ticker = normalise_ticker(spec.ticker)
+    frame, provenance = load_ohlcv(ticker, live=False)
+    agents, _message = load_agents_for(ticker, provenance.sha256, models_dir)
+    key = ("stress", ticker, provenance.sha256, spec.window, spec.start, spec.end, tuple(levels_bps),
+           _models_stamp(ticker, models_dir))
+    return _STRESS.get_or_compute(key, lambda: cost_stress(
+        frame, ticker=ticker, agents=agents, levels_bps=levels_bps,
+        test_start=spec.start if spec.window == "custom" else None,
+        test_end=spec.end if spec.window == "custom" else None,
+        in_sample=spec.window == "in-sample",
+    ))
+
+
+_STRESS = LRU(maxsize=16)

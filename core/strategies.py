@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.indicators import rsi as rsi_indicator
 from core.indicators import sma as sma_indicator
+from core.sim import SimResult, simulate
 
 SMA_FAST, SMA_SLOW = 20, 50
 RSI_LOWER, RSI_UPPER = 30.0, 70.0
@@ -179,3 +180,71 @@ def benchmark_targets(name: str, frame: pd.DataFrame, start: int = 0, end: int |
     if not 0 <= start < end <= len(frame):
         raise ValueError(f"window [{start}, {end}) is outside the {len(frame)} bars of the data")
     return BENCHMARKS[name].decide(frame, start, end)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Rule-based stand-ins for the four agents (the AgentSet interface of core.agents)
+
+
+@dataclass
+class RuleRollout:
+    """Same fields as core.agents.Rollout: what one stand-in agent did over a window."""
+
+    targets: np.ndarray
+    actions: np.ndarray
+    probs: np.ndarray
+    action_labels: tuple[str, ...]
+    result: SimResult
+
+
+RULE_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Action k of a rule agent means exposure RULE_LEVELS[k] x its cap (like the PPO agents' Discrete(5))."""
+
+
+def _rule_levels(name: str, frame: pd.DataFrame, start: int, end: int) -> np.ndarray:
+    rows = frame.iloc[:end]
+    close = rows["close"].to_numpy(dtype=float)
+    sma20 = rows["sma20"].to_numpy(dtype=float)
+    rsi_values = rows["rsi"].to_numpy(dtype=float)
+    hist = rows["macd_hist"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        if name == "conservative":  # half in while above the SMA 20
+            levels = np.where(close > sma20, 4, 0)
+        elif name == "aggressive":  # all in while the MACD histogram is positive
+            levels = np.where(hist > 0, 4, 1)
+        elif name == "momentum":  # scale with the trend
+            levels = np.where(close > sma20, np.where(hist > 0, 4, 3), np.where(hist > 0, 1, 0))
+        else:  # mean reversion: graded by RSI
+            levels = np.select([rsi_values < 30, rsi_values < 45, rsi_values > 70, rsi_values > 55], [4, 3, 0, 1], 2)
+    return levels[start:end].astype(int)
+
+
+class RuleAgentSet:
+    """Deterministic rule-based stand-ins for the four personalities, with the AgentSet interface.
+
+    For the benchmark script and tests when no trained models exist: each "agent" maps causal indicators
+    at bar t to one of five levels (see `_rule_levels`). They have no model cards and never model the
+    shared-market price impact (fills at the plain open, like the benchmarks).
+
+    :param names: which personalities to stand in for (subset of core.PERSONALITIES).
+    """
+
+    def __init__(self, names: tuple[str, ...] = ("conservative", "aggressive", "momentum", "mean_reversion")):
+        self.names = tuple(names)
+        self.cards: dict[str, dict] = {}
+        self.warnings: list[str] = ["rule-based stand-in agents (no trained models)"]
+
+    def rollout(self, frame, start: int, end: int, costs=None, cash0: float = 100_000.0, shared_market: bool = False):
+        """Decisions and accounts of every stand-in over bars start..end-1 (decision at t sees rows <= t)."""
+        open_ = frame["open"].to_numpy(dtype=float)[start:end]
+        close = frame["close"].to_numpy(dtype=float)[start:end]
+        out = {}
+        for name in self.names:
+            cap = 0.5 if name == "conservative" else 1.0
+            actions = _rule_levels(name, frame, start, end)
+            targets = np.asarray(RULE_LEVELS)[actions] * cap
+            labels = tuple("flat" if lv == 0 else f"{100 * lv * cap:g}%" for lv in RULE_LEVELS)
+            probs = np.eye(len(RULE_LEVELS))[actions]
+            result = simulate(open_, close, targets, costs, cash0)
+            out[name] = RuleRollout(targets, actions, probs, labels, result)
+        return out

@@ -46,6 +46,7 @@ def shell(page_container) -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SESSION, storage_type="session"),
+            dcc.Store(id=ids.BATTLE_SPEC, storage_type="session"),
             navbar(),
             dbc.Container(page_container, fluid=True, className="page-body"),
             html.Footer(
@@ -64,6 +65,13 @@ def page_header(title: str, subtitle: str, right=None) -> html.Div:
          html.Div(right, className="page-header-right")],
         className="page-header",
     )
+
+
+def sample_tag(sample: str, detail: str = "") -> html.Span:
+    """The in-sample / out-of-sample label every result carries, with costs and window in `detail`."""
+    tone = "oos" if sample == "out-of-sample" else "ins"
+    return html.Span([html.Span(sample.upper(), className=f"sample-tag {tone}"),
+                      html.Span(detail, className="sample-detail ms-2")])
 
 
 def kpi(label: str, value: str, tone: str = "", hint: str = "") -> html.Div:

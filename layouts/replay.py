@@ -1,10 +1,46 @@
-"""Replay page (placeholder until the battle-arena milestone lands)."""
+"""Replay page: the arena's battle revealed bar by bar (slider, play/pause, speed, sound alerts)."""
 
 from __future__ import annotations
 
-from layouts.components import coming_soon
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+from layouts.components import page_header
+from layouts.figures import empty_figure
+
+SPEEDS = [{"label": f"{s} bars/s", "value": s} for s in (1, 2, 5, 10, 20, 40)]
 
 
-def layout(**_query):
-    return coming_soon("Replay", "Battle arena milestone", ["Agents, benchmarks and trades out-of-sample"],
-                       "This page arrives with the battle-arena milestone.")
+def layout(**_query) -> html.Div:
+    return html.Div([
+        page_header("Replay", "The battle bar by bar: each agent's trades, positions and P&L as they happened",
+                    right=html.Div(id=ids.RPL_HEADER)),
+        html.Div(id=ids.RPL_ALERT),
+        dbc.Card(dbc.CardBody([
+            dbc.Row([
+                dbc.Col(dbc.Button("▶ Play", id=ids.RPL_PLAY, color="info", n_clicks=0, className="play-btn"),
+                        width="auto"),
+                dbc.Col(dcc.Dropdown(id=ids.RPL_SPEED, options=SPEEDS, value=10, clearable=False,
+                                     style={"width": "140px"}), width="auto"),
+                dbc.Col(dbc.Switch(id=ids.RPL_SOUND, label="Sound alerts", value=False), width="auto",
+                        className="pt-2"),
+                dbc.Col(html.Div(id=ids.RPL_BAR_LABEL, className="bar-label"), className="text-end"),
+            ], className="g-3 align-items-center mb-2"),
+            dcc.Slider(id=ids.RPL_SLIDER, min=0, max=1, step=1, value=0, marks=None, updatemode="drag",
+                       tooltip={"always_visible": False}),
+        ]), className="neon-card mb-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card(dcc.Graph(id=ids.RPL_FIG, figure=empty_figure("Loading the battle...", 620),
+                                       config={"displaylogo": False}, animate=False),
+                             className="neon-card chart-card mb-3"), lg=9),
+            dbc.Col(dbc.Card([dbc.CardHeader(html.Span("At this bar", className="card-title-neon")),
+                              dbc.CardBody(html.Div(id=ids.RPL_PANEL))], className="neon-card mb-3"), lg=3),
+        ]),
+        html.Small(["Replaying the battle last set up on the ", html.A("Arena", href="/arena"),
+                    " page (out-of-sample AAPL by default). Sounds: a rising chime for a buy, a falling one "
+                    "for a sell; off until you switch them on."], className="text-muted"),
+        dcc.Interval(id=ids.RPL_TICK, interval=100, disabled=True),
+        dcc.Store(id=ids.RPL_DATA),
+        html.Div(id=ids.RPL_AUDIO_SINK, style={"display": "none"}),
+    ])

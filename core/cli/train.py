@@ -1,0 +1,145 @@
+"""`python -m core train` and `python -m core train-shipped`: PPO training of the personalities.
+
+    python -m core train (--ticker T | --csv PATH) [--personality all|NAME] [--timesteps N] [--seed S]
+                         [--processes P] [--out DIR] [--json [PATH]]
+    python -m core train-shipped [--timesteps N] [--processes P] [--out DIR] [--json [PATH]]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from core import PERSONALITIES
+from core.cli import UsageError, add_json_option, emit_json, human_stream
+
+
+def add_parser(subparsers) -> None:
+    from core.training import SHIPPED_TICKERS, SHIPPED_TIMESTEPS
+
+    train = subparsers.add_parser(
+        "train",
+        help="train PPO agents for one ticker or CSV",
+        description="Train one PPO agent per personality; writes models/<TICKER>/<personality>.{zip,npz,json}.",
+    )
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ticker", help="market symbol, e.g. AAPL (live, cached or bundled data)")
+    source.add_argument("--csv", help="path of an OHLCV CSV (date,open,high,low,close,volume)")
+    train.add_argument(
+        "--personality",
+        default="all",
+        help=f"'all' or one of: {', '.join(PERSONALITIES)} (default: all)",
+    )
+    _common(train, SHIPPED_TIMESTEPS)
+    train.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    train.add_argument("--offline", action="store_true", help="never download: cache or bundled data only")
+    train.set_defaults(func=run_train)
+
+    shipped = subparsers.add_parser(
+        "train-shipped",
+        help=f"train the shipped agents ({', '.join(SHIPPED_TICKERS)}, bundled data, seed 0)",
+    )
+    _common(shipped, SHIPPED_TIMESTEPS)
+    shipped.set_defaults(func=run_shipped)
+
+
+def _common(parser: argparse.ArgumentParser, default_timesteps: int) -> None:
+    parser.add_argument(
+        "--timesteps", type=int, default=default_timesteps, help=f"PPO steps per personality (default {default_timesteps:,})"
+    )
+    parser.add_argument("--processes", type=int, default=2, help="personalities trained at once (default 2)")
+    parser.add_argument("--out", default=None, help="models directory (default: $NEON_MODELS_DIR or ./models)")
+    add_json_option(parser)
+
+
+class _Bar:
+    """A tqdm bar driven by the (fraction, message) progress hook."""
+
+    def __init__(self, stream, total_units: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total_units, file=stream, unit="step", unit_scale=True, dynamic_ncols=True)
+        self.total = total_units
+
+    def __call__(self, fraction: float, message: str) -> None:
+        target = int(round(fraction * self.total))
+        if target > self.bar.n:
+            self.bar.update(target - self.bar.n)
+        self.bar.set_postfix_str(message, refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _check_budget(args) -> None:
+    if args.timesteps < 1:
+        raise UsageError(f"--timesteps must be at least 1, got {args.timesteps}")
+    if args.processes < 1:
+        raise UsageError(f"--processes must be at least 1, got {args.processes}")
+
+
+def run_train(args) -> int:
+    from core.personalities import resolve_personalities
+    from core.training import train_all_agents
+
+    _check_budget(args)
+    names = [p.name for p in resolve_personalities(args.personality)]
+    stream = human_stream(args)
+    bar = _Bar(stream, args.timesteps * len(names))
+    try:
+        summaries = train_all_agents(
+            args.ticker,
+            csv=args.csv,
+            timesteps=args.timesteps,
+            seed=args.seed,
+            personalities=names,
+            out_dir=args.out,
+            processes=args.processes,
+            progress=bar,
+            live=not args.offline,
+        )
+    finally:
+        bar.close()
+    print(summary_table(summaries), file=stream)
+    emit_json({"command": "train", "agents": summaries}, args.json)
+    return 0
+
+
+def run_shipped(args) -> int:
+    from core.training import SHIPPED_TICKERS, train_all_agents
+
+    _check_budget(args)
+    stream = human_stream(args)
+    summaries = []
+    for ticker in SHIPPED_TICKERS:
+        print(f"training {ticker} ...", file=stream)
+        bar = _Bar(stream, args.timesteps * len(PERSONALITIES))
+        try:
+            summaries.extend(
+                train_all_agents(
+                    ticker, timesteps=args.timesteps, seed=0, out_dir=args.out, processes=args.processes,
+                    progress=bar, live=False, data_cache=False,
+                )
+            )
+        finally:
+            bar.close()
+    print(summary_table(summaries), file=stream)
+    emit_json({"command": "train-shipped", "agents": summaries}, args.json)
+    return 0
+
+
+def summary_table(summaries: list[dict]) -> str:
+    """Fixed-width table: one row per trained agent, in-sample and out-of-sample vs buy-and-hold."""
+    head = (
+        f"{'ticker':<8} {'personality':<15} {'steps':>8} {'wall s':>7} | {'IS ret':>8} {'IS B&H':>8} | "
+        f"{'OOS ret':>8} {'OOS B&H':>8} {'OOS MDD':>8} {'expo':>5} {'trades':>6}"
+    )
+    lines = [head, "-" * len(head)]
+    for s in summaries:
+        ins, oos = s["in_sample"], s["out_of_sample"]
+        lines.append(
+            f"{s['ticker']:<8} {s['personality']:<15} {s['timesteps']:>8,} {s['wall_time_s']:>7.1f} | "
+            f"{ins['total_return']:>+8.1%} {ins['buy_hold_return']:>+8.1%} | "
+            f"{oos['total_return']:>+8.1%} {oos['buy_hold_return']:>+8.1%} {oos['max_drawdown']:>8.1%} "
+            f"{oos['exposure']:>5.2f} {oos['trades']:>6}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,625 @@
+"""PPO training of the four personalities: data split, single-agent view, progress/cancel, model cards.
+
+Each personality is trained on its own (one SB3 PPO each) on `PersonalityEnv`, a gymnasium view of the
+arena where the chosen agent acts and the others hold at level 0 (flat; without a shared market they do
+not affect it). The last `test_fraction` of the bars is the test set: it is never seen in training, the
+feature scaler is fit on training rows only, and the model card reports both periods next to
+buy-and-hold. torch is imported inside the functions that need it (the web app imports this module's
+light parts only through jobs).
+
+Supersuit: of its wrappers, only the single-agent observation wrappers apply to a gymnasium env (the
+vector ones expect PettingZoo or gymnasium vector envs and conflict with SB3's own VecEnv seeding,
+STACK.md pitfall 1); `supersuit.dtype_v0(env, np.float32)` pins the observation dtype SB3 sees. The
+vectorisation is SB3's DummyVecEnv over `n_envs` copies with different seeds.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import resource
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import pandas as pd
+
+from core import PERSONALITIES
+from core.env import Market, TradingArenaEnv
+from core.features import FeatureScaler, first_valid_bar, market_features
+from core.indicators import add_indicators
+from core.personalities import get_personality, resolve_personalities
+from core.sim import Costs, SimResult, simulate
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+MIN_TRAIN_BARS = 250
+"""At least about one year of daily bars to learn from."""
+MIN_TEST_BARS = 50
+"""At least about ten weeks of daily bars to judge on."""
+SHIPPED_TICKERS: tuple[str, ...] = ("AAPL", "TSLA", "BTC-USD")
+SHIPPED_TIMESTEPS = 100_000
+"""Budget per personality of the shipped models (about a minute per personality on one core)."""
+CANCEL_CHECK_STEPS = 256
+
+
+class TrainingCancelled(RuntimeError):
+    """Training was cancelled through the cancel hook; nothing was written."""
+
+
+class InsufficientData(ValueError):
+    """Too few rows for the indicator warm-up plus a usable train/test split."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Bar ranges [start, end) of the training and test periods."""
+
+    train: tuple[int, int]
+    test: tuple[int, int]
+
+
+def min_rows(test_fraction: float = 0.2, first_bar: int | None = None) -> int:
+    """Smallest number of rows that gives MIN_TRAIN_BARS training and MIN_TEST_BARS test bars."""
+    if first_bar is None:
+        first_bar = first_valid_bar(market_features(_canonical_frame(400)))
+    need = max(math.ceil((first_bar + MIN_TRAIN_BARS) / (1.0 - test_fraction)), first_bar + MIN_TRAIN_BARS)
+    need = max(need, math.ceil(MIN_TEST_BARS / test_fraction))
+    while True:  # round-off: check with the exact split rule
+        n_test = math.ceil(need * test_fraction)
+        if n_test >= MIN_TEST_BARS and need - n_test - first_bar >= MIN_TRAIN_BARS:
+            return need
+        need += 1
+
+
+def _canonical_frame(n: int) -> pd.DataFrame:
+    close = 100.0 + np.sin(np.arange(n) / 5.0) + np.arange(n) * 0.01
+    return pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0})
+
+
+def split_by_date(frame: pd.DataFrame, test_fraction: float = 0.2, test_start: str | None = None) -> Split:
+    """Train and test bar ranges: the last `test_fraction` of bars (or bars from `test_start` on) are test.
+
+    Parameters
+    ----------
+    frame: OHLCV frame with a 'date' column (or a DatetimeIndex when test_start is used).
+    test_fraction: share of the bars held out at the end, in (0, 0.5].
+    test_start: explicit first test date (ISO string); overrides test_fraction.
+    """
+    if not 0.0 < test_fraction <= 0.5:
+        raise ValueError(f"test_fraction must be in (0, 0.5], got {test_fraction}")
+    n = len(frame)
+    first = first_valid_bar(market_features(frame)) if n > 0 and _has_enough_for_features(frame) else None
+    first_bar = first if first is not None else first_valid_bar(market_features(_canonical_frame(400)))
+    need = min_rows(test_fraction, first_bar)
+    if test_start is not None:
+        dates = pd.to_datetime(frame["date"] if "date" in frame.columns else frame.index)
+        split_at = int(np.searchsorted(dates.to_numpy(), np.datetime64(pd.Timestamp(test_start)), side="left"))
+    else:
+        split_at = n - math.ceil(n * test_fraction)
+    if first is None or n - split_at < MIN_TEST_BARS or split_at - first_bar < MIN_TRAIN_BARS:
+        raise InsufficientData(
+            f"{n} rows are too few: training needs at least {need} rows (indicator warm-up of {first_bar} bars, "
+            f"{MIN_TRAIN_BARS} training and {MIN_TEST_BARS} test bars)"
+            + (f"; test_start {test_start} leaves {split_at - first_bar} training and {n - split_at} test bars"
+               if test_start is not None else "")
+        )
+    return Split(train=(first_bar, split_at), test=(split_at, n))
+
+
+def _has_enough_for_features(frame: pd.DataFrame) -> bool:
+    try:
+        first_valid_bar(market_features(frame))
+    except ValueError:
+        return False
+    return True
+
+
+def walk_forward_folds(
+    n_bars: int, n_folds: int, *, first_bar: int = 33, min_train_bars: int = MIN_TRAIN_BARS
+) -> list[Split]:
+    """Expanding-window folds: fold k trains on [first_bar, s_k) and tests on [s_k, s_{k+1}).
+
+    Parameters
+    ----------
+    n_bars: number of bars in the data.
+    n_folds: number of test blocks, each of equal size, covering the bars after the first training block.
+    first_bar: first usable bar (after the indicator warm-up).
+    min_train_bars: size of the first training block.
+    """
+    if n_folds < 1:
+        raise ValueError(f"n_folds must be at least 1, got {n_folds}")
+    usable = n_bars - first_bar - min_train_bars
+    if usable < n_folds * MIN_TEST_BARS:
+        need = first_bar + min_train_bars + n_folds * MIN_TEST_BARS
+        raise InsufficientData(f"{n_folds} folds need at least {need} bars, got {n_bars}")
+    edges = first_bar + min_train_bars + np.linspace(0, usable, n_folds + 1).round().astype(int)
+    return [Split(train=(first_bar, int(a)), test=(int(a), int(b))) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a trained agent (saved in its model card)."""
+
+    personality: str = "aggressive"
+    """Which personality to train (one of core.PERSONALITIES)."""
+    ticker: str | None = None
+    """Market symbol; also the registry folder (for --csv: the file's stem unless given)."""
+    csv: str | None = None
+    """Path of an OHLCV CSV to train on instead of the ticker's data."""
+    live: bool = True
+    """Allow a live download (False: cache or bundled data only)."""
+    data_cache: bool = True
+    """Read the downloaded-data cache; False with live=False trains on exactly the bundled snapshot."""
+    timesteps: int = SHIPPED_TIMESTEPS
+    """PPO environment steps."""
+    seed: int = 0
+    """Seed of python, numpy, torch and the environments."""
+    test_fraction: float = 0.2
+    """Share of the last bars held out as the test set."""
+    test_start: str | None = None
+    """Explicit first test date (overrides test_fraction)."""
+    episode_bars: int = 256
+    """Training episode length in bars, with random starts inside the training period."""
+    commission_bps: float = 10.0
+    """Commission per fill in basis points."""
+    slippage_bps: float = 5.0
+    """Slippage per fill in basis points."""
+    cash0: float = 100_000.0
+    """Starting cash."""
+    n_envs: int = 4
+    """Parallel environment copies in the DummyVecEnv."""
+    learning_rate: float = 3e-4
+    """Adam learning rate."""
+    n_steps: int = 256
+    """Steps per environment per rollout (rollout size = n_steps x n_envs)."""
+    batch_size: int = 256
+    """Minibatch size."""
+    n_epochs: int = 5
+    """Optimisation epochs per rollout."""
+    gamma: float = 0.9
+    """Discount: the shaped rewards are mostly immediate, a short horizon learns faster."""
+    gae_lambda: float = 0.9
+    """GAE lambda."""
+    ent_coef: float = 0.01
+    """Entropy bonus (keeps exploring the five levels early on)."""
+    clip_range: float = 0.2
+    """PPO clip range."""
+    net_arch: tuple[int, ...] = field(default=(64, 64))
+    """Hidden layer sizes of the actor and of the critic (tanh)."""
+
+    def __post_init__(self) -> None:
+        get_personality(self.personality)
+        if (self.ticker is None) == (self.csv is None) and self.csv is None:
+            raise ValueError("give a ticker or a csv path to train on")
+        if self.timesteps < 1 or self.n_envs < 1 or self.n_steps < 2:
+            raise ValueError("timesteps, n_envs must be >= 1 and n_steps >= 2")
+        if (self.n_steps * self.n_envs) % self.batch_size:
+            raise ValueError(
+                f"batch_size {self.batch_size} must divide n_steps x n_envs = {self.n_steps * self.n_envs}"
+            )
+        self.net_arch = tuple(int(x) for x in self.net_arch)
+
+    @property
+    def costs(self) -> Costs:
+        return Costs(commission_bps=self.commission_bps, slippage_bps=self.slippage_bps)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["net_arch"] = list(self.net_arch)
+        return out
+
+
+class PersonalityEnv(gymnasium.Env):
+    """Single-agent gymnasium view of the arena: `personality` acts, the others hold at level 0.
+
+    Parameters
+    ----------
+    frame: OHLCV frame with indicators.
+    personality: the acting agent.
+    start, end: window bars (the training period).
+    episode_bars: episode length with random starts (None: the whole window).
+    costs: commission and slippage.
+    cash0: starting cash.
+    scaler: feature scaler fit on the training rows.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        personality: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        episode_bars: int | None = 256,
+        costs: Costs | None = None,
+        cash0: float = 100_000.0,
+        scaler: FeatureScaler | None = None,
+    ) -> None:
+        super().__init__()
+        self.arena = TradingArenaEnv(
+            frame, start=start, end=end, episode_bars=episode_bars, costs=costs, cash0=cash0, scalers=scaler
+        )
+        self.agent = get_personality(personality).name
+        self._index = self.arena.possible_agents.index(self.agent)
+        self.observation_space = self.arena.observation_space(self.agent)
+        self.action_space = self.arena.action_space(self.agent)
+        self._hold = np.zeros((1, len(self.arena.possible_agents)), dtype=np.int64)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        obs, _ = self.arena.reset(seed=seed)
+        return obs[self.agent], {}
+
+    def step(self, action):
+        acts = self._hold.copy()
+        acts[0, self._index] = int(action)
+        core = self.arena.core
+        reward = float(core.step(acts)[0, self._index])
+        obs = core.observe()[0, self._index]
+        truncated = int(core.t[0]) >= self.arena._last_bar
+        return obs, reward, False, truncated, {}
+
+
+def _make_callback(total: int, progress: ProgressFn | None, cancel: CancelFn | None, label: str):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ProgressCancelCallback(BaseCallback):
+        """Reports progress after every rollout and checks the cancel hook every CANCEL_CHECK_STEPS steps."""
+
+        def _on_step(self) -> bool:
+            if cancel is not None and self.n_calls % max(1, CANCEL_CHECK_STEPS // self.training_env.num_envs) == 0:
+                if cancel():
+                    raise TrainingCancelled(f"training of {label} cancelled")
+            return True
+
+        def _on_rollout_end(self) -> None:
+            if progress is not None:
+                progress(min(self.num_timesteps / total, 1.0), f"{label}: {self.num_timesteps:,}/{total:,} steps")
+
+    return ProgressCancelCallback()
+
+
+def load_training_data(config: TrainConfig) -> tuple[pd.DataFrame, dict]:
+    """OHLCV frame and provenance dict (sha256, source, dates, rows, ticker) for a config."""
+    from core.data import load_ohlcv  # imported late: core.data pulls in the downloader
+
+    source = config.csv if config.csv is not None else config.ticker
+    frame, prov = load_ohlcv(source, live=config.live, use_cache=config.data_cache)
+    return frame, provenance_dict(prov)
+
+
+def provenance_dict(prov) -> dict:
+    """A JSON-ready view of a core.data.Provenance (or of a dict with the same keys)."""
+    if hasattr(prov, "to_dict"):
+        prov = prov.to_dict()
+    get = prov.get if isinstance(prov, dict) else lambda k, d=None: getattr(prov, k, d)
+    return {k: (None if get(k) is None else str(get(k))) for k in ("ticker", "source", "sha256", "start", "end")} | {
+        "rows": int(get("rows", 0) or 0)
+    }
+
+
+def window_metrics(result: SimResult, open_: np.ndarray, close: np.ndarray, costs: Costs) -> dict:
+    """Total return, max drawdown, exposure, trades and costs of a run, next to buy-and-hold (same costs)."""
+    bh_targets = np.full(close.size, np.nan)
+    bh_targets[0] = 1.0
+    bh = simulate(open_, close, bh_targets, costs, float(result.equity[0]))
+
+    def mdd(eq: np.ndarray) -> float:
+        return float(np.max(1.0 - eq / np.maximum.accumulate(eq)))
+
+    return {
+        "total_return": float(result.equity[-1] / result.equity[0] - 1.0),
+        "max_drawdown": mdd(result.equity),
+        "exposure": float(result.position.mean()),
+        "trades": int(result.fill_bars.size),
+        "costs_paid": float(result.fill_cost.sum()),
+        "buy_hold_return": float(bh.equity[-1] / bh.equity[0] - 1.0),
+        "buy_hold_max_drawdown": mdd(bh.equity),
+        "bars": int(close.size),
+    }
+
+
+def _dates(frame: pd.DataFrame, rng: tuple[int, int]) -> dict:
+    dates = frame["date"] if "date" in frame.columns else pd.Series(frame.index)
+    return {
+        "start": str(pd.Timestamp(dates.iloc[rng[0]]).date()),
+        "end": str(pd.Timestamp(dates.iloc[rng[1] - 1]).date()),
+        "bars": int(rng[1] - rng[0]),
+        "first_bar": int(rng[0]),
+        "end_bar": int(rng[1]),
+    }
+
+
+def _ticker_for(config: TrainConfig, prov: dict) -> str:
+    from core.registry import validate_ticker
+
+    if config.ticker:
+        return validate_ticker(config.ticker)
+    stem = Path(config.csv or "data").stem.upper()
+    cleaned = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in stem)[:32] or "CSV"
+    return validate_ticker(cleaned.lstrip("._-") or "CSV")
+
+
+def train_agent(
+    config: TrainConfig,
+    *,
+    frame: pd.DataFrame | None = None,
+    provenance: dict | None = None,
+    out_dir: str | Path | None = None,
+    save: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> dict:
+    """Train one personality with PPO, evaluate it on both periods, write zip + npz + card.
+
+    Parameters
+    ----------
+    config: what to train.
+    frame: OHLCV data (default: loaded from config.ticker / config.csv through core.data).
+    provenance: provenance of `frame` (dict with sha256, source, start, end, rows, ticker).
+    out_dir: models root to write into (default: core.registry.models_root()).
+    save: False trains and evaluates without writing anything.
+    progress: called with (fraction done, message) after every rollout.
+    cancel: polled during training; returning True raises TrainingCancelled and writes nothing.
+
+    Returns a summary dict (metrics, wall time, paths) plus the model card under "card".
+    """
+    import stable_baselines3
+    import supersuit
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.utils import set_random_seed
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from core.agents import run_policies
+    from core.policy import NumpyPolicy
+    from core.registry import library_versions, save_agent
+
+    torch.set_num_threads(1)  # STACK.md pitfall 2; one thread is as fast for this network size
+    t0 = time.perf_counter()
+    if frame is None:
+        frame, provenance = load_training_data(config)
+    provenance = provenance_dict(provenance or {"rows": len(frame)})
+    ticker = _ticker_for(config, provenance)
+    frame = add_indicators(frame) if "rsi" not in frame.columns else frame
+    split = split_by_date(frame, config.test_fraction, config.test_start)
+    market = Market.from_frame(frame)
+    scaler = FeatureScaler.fit(market.features, *split.train)
+    episode_bars = min(config.episode_bars, split.train[1] - split.train[0])
+    costs = config.costs
+
+    def make_env():
+        env = PersonalityEnv(
+            frame,
+            config.personality,
+            start=split.train[0],
+            end=split.train[1],
+            episode_bars=episode_bars,
+            costs=costs,
+            cash0=config.cash0,
+            scaler=scaler,
+        )
+        return supersuit.dtype_v0(env, np.float32)
+
+    set_random_seed(config.seed)
+    venv = DummyVecEnv([make_env for _ in range(config.n_envs)])
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        learning_rate=config.learning_rate,
+        n_steps=config.n_steps,
+        batch_size=config.batch_size,
+        n_epochs=config.n_epochs,
+        gamma=config.gamma,
+        gae_lambda=config.gae_lambda,
+        ent_coef=config.ent_coef,
+        clip_range=config.clip_range,
+        policy_kwargs={"net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)}},
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
+    )
+    label = f"{config.personality} on {ticker}"
+    model.learn(total_timesteps=config.timesteps, callback=_make_callback(config.timesteps, progress, cancel, label))
+    train_seconds = time.perf_counter() - t0
+    policy = NumpyPolicy.from_sb3(model)
+    pers = get_personality(config.personality)
+    metrics = {}
+    for period, (s, e) in (("in_sample", split.train), ("out_of_sample", split.test)):
+        roll = run_policies(market, [pers], [policy], [scaler], s, e, costs, config.cash0)[pers.name]
+        metrics[period] = window_metrics(roll.result, market.open[s:e], market.close[s:e], costs)
+    card = {
+        "card_version": 1,
+        "ticker": ticker,
+        "personality": pers.name,
+        "label": pers.label,
+        "data": provenance,
+        "split": {"train": _dates(frame, split.train), "test": _dates(frame, split.test)},
+        "config": config.to_dict(),
+        "timesteps": int(model.num_timesteps),
+        "seed": config.seed,
+        "scaler": scaler.to_dict(),
+        "versions": library_versions(),
+        "policy": {"activation": policy.activation, "net_arch": list(config.net_arch), "sb3": stable_baselines3.__version__},
+        "wall_time_s": round(time.perf_counter() - t0, 2),
+        "train_time_s": round(train_seconds, 2),
+        "metrics": metrics,
+        "supersuit_wrappers": ["dtype_v0(float32)"],
+    }
+    paths = None
+    if save:
+        if cancel is not None and cancel():
+            raise TrainingCancelled(f"training of {label} cancelled")
+        paths = save_agent(ticker, pers.name, card=card, policy=policy, sb3_model=model, root=out_dir)
+    venv.close()
+    return {
+        "ticker": ticker,
+        "personality": pers.name,
+        "timesteps": int(model.num_timesteps),
+        "wall_time_s": card["wall_time_s"],
+        "in_sample": metrics["in_sample"],
+        "out_of_sample": metrics["out_of_sample"],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "paths": None if paths is None else {k: str(v) for k, v in asdict(paths).items()},
+        "card": card,
+    }
+
+
+def _worker(config: TrainConfig, frame: pd.DataFrame, provenance: dict, staging: str, queue, cancel_event) -> dict:
+    """Process entry point: train one personality into the staging folder, reporting through `queue`."""
+    import torch
+
+    torch.set_num_threads(1)
+
+    def progress(fraction: float, message: str) -> None:
+        queue.put((config.personality, fraction, message))
+
+    summary = train_agent(
+        config,
+        frame=frame,
+        provenance=provenance,
+        out_dir=staging,
+        progress=progress,
+        cancel=cancel_event.is_set,
+    )
+    summary["pid"] = os.getpid()
+    return summary
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Move every staged file into the models root (after all personalities succeeded)."""
+    for folder in staging.iterdir():
+        if not folder.is_dir():
+            continue
+        target = out_dir / folder.name
+        target.mkdir(parents=True, exist_ok=True)
+        # cards last: a card marks a complete model for readers
+        for path in sorted(folder.iterdir(), key=lambda p: p.suffix == ".json"):
+            os.replace(path, target / path.name)
+
+
+def train_all_agents(
+    ticker: str | None = None,
+    *,
+    csv: str | None = None,
+    timesteps: int = SHIPPED_TIMESTEPS,
+    seed: int = 0,
+    personalities: Sequence[str] = PERSONALITIES,
+    out_dir: str | Path | None = None,
+    processes: int = 2,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    live: bool = True,
+    **config_overrides,
+) -> list[dict]:
+    """Train several personalities of one ticker, `processes` at a time, and publish them together.
+
+    Parameters
+    ----------
+    ticker: market symbol (or None with csv).
+    csv: path of an OHLCV CSV instead of a ticker.
+    timesteps: PPO steps per personality.
+    seed: training seed (the same for every personality).
+    personalities: which personalities to train.
+    out_dir: models root (default: core.registry.models_root()).
+    processes: personalities trained at once, each in its own spawned process (1: in this process).
+    progress: called with (overall fraction, message).
+    cancel: polled; True stops every training, raises TrainingCancelled and writes nothing.
+    live: allow a live download of the data.
+    config_overrides: any other TrainConfig field (e.g. n_envs, episode_bars).
+
+    Returns one summary dict per personality (without the cards).
+    """
+    from core.registry import models_root
+
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    names = [p.name for p in resolve_personalities(tuple(personalities))]
+    base = TrainConfig(personality=names[0], ticker=ticker, csv=csv, live=live, timesteps=timesteps, seed=seed,
+                       **config_overrides)
+    frame, prov = load_training_data(base)
+    split_by_date(add_indicators(frame), base.test_fraction, base.test_start)  # fail fast on too little data
+    configs = [replace(base, personality=n) for n in names]
+    root = Path(out_dir).resolve() if out_dir is not None else models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{uuid.uuid4().hex[:12]}"
+    done = dict.fromkeys(names, 0.0)
+
+    def report(name: str, fraction: float, message: str) -> None:
+        done[name] = fraction
+        if progress is not None:
+            progress(sum(done.values()) / len(done), message)
+
+    try:
+        if processes == 1 or len(configs) == 1:
+            summaries = []
+            for cfg in configs:
+                summaries.append(
+                    train_agent(cfg, frame=frame, provenance=prov, out_dir=staging, cancel=cancel,
+                                progress=lambda f, m, n=cfg.personality: report(n, f, m))
+                )
+        else:
+            summaries = _train_in_processes(configs, frame, prov, staging, processes, report, cancel)
+        if cancel is not None and cancel():
+            raise TrainingCancelled("training cancelled")
+        _publish(staging, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for s in summaries:
+        s.pop("card", None)
+        if s.get("paths"):
+            s["paths"] = {k: str(root / Path(v).parent.name / Path(v).name) for k, v in s["paths"].items()}
+    return summaries
+
+
+def _train_in_processes(configs, frame, prov, staging, processes, report, cancel) -> list[dict]:
+    from concurrent.futures import ProcessPoolExecutor, wait
+    from queue import Empty
+
+    ctx = mp.get_context("spawn")  # never fork a process that may hold torch threads (STACK.md pitfall 2)
+    with ctx.Manager() as manager:
+        queue, cancel_event = manager.Queue(), manager.Event()
+        with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, max_tasks_per_child=1) as pool:
+            futures = [pool.submit(_worker, c, frame, prov, str(staging), queue, cancel_event) for c in configs]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.2)
+                while True:
+                    try:
+                        name, fraction, message = queue.get_nowait()
+                    except Empty:
+                        break
+                    report(name, fraction, message)
+                if cancel is not None and not cancel_event.is_set() and cancel():
+                    cancel_event.set()
+            if cancel_event.is_set():
+                raise TrainingCancelled("training cancelled")
+            return [f.result() for f in futures]
+
+
+def train_shipped(
+    *,
+    out_dir: str | Path | None = None,
+    tickers: Sequence[str] = SHIPPED_TICKERS,
+    timesteps: int = SHIPPED_TIMESTEPS,
+    processes: int = 2,
+    progress: ProgressFn | None = None,
+) -> list[dict]:
+    """Train the shipped agents (bundled data, seed 0) for every ticker of SHIPPED_TICKERS."""
+    out = []
+    for ticker in tickers:
+        out.extend(
+            train_all_agents(ticker, timesteps=timesteps, seed=0, out_dir=out_dir, processes=processes,
+                             progress=progress, live=False, data_cache=False)
+        )
+    return out
