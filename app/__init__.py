@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
     server.config["NEON_SETTINGS"] = settings
     register_all(app, settings)
-    security.install(server, security.csp_header(list(app.csp_hashes())) if settings.csp else None)
+    security.install(server, security.dash_csp(app) if settings.csp else None)
 
     @server.route("/healthz")
     def healthz():

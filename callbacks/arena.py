@@ -101,12 +101,16 @@ def agents_alert(view: service.ArenaView):
         warnings = list(getattr(view.result, "warnings", []) or [])
         return error_alert(" ".join(warnings), color="warning") if warnings else None
     ticker = view.result.ticker
+    corrupt = "cannot be used" in view.agents_message
     return dbc.Alert([
-        html.Strong("Benchmarks only. "), view.agents_message, html.Br(),
+        html.Strong("Benchmarks only. "),
+        (view.agents_message + " ") if corrupt else f"There are no trained agents for {ticker} yet. ",
+        html.Br(),
         "Train the four personalities for this ticker with ",
         html.Code(f"python -m core train --ticker {ticker}"),
-        " (about 2–4 minutes on 2 cores); in-app training jobs arrive with the background-jobs milestone.",
-    ], color="info", className="neon-alert")
+        " (a few minutes on 2 cores), then reload this page. In-app training jobs with progress and cancel "
+        "arrive with the background-jobs milestone.",
+    ], color="warning" if corrupt else "info", className="neon-alert")
 
 
 def spec_from_inputs(ticker, window, start, end, commission, slippage) -> service.BattleSpec:
@@ -118,7 +122,7 @@ def spec_from_inputs(ticker, window, start, end, commission, slippage) -> servic
                               commission_bps=float(commission), slippage_bps=float(slippage))
 
 
-def arena_outputs(ticker, window, start, end, commission, slippage) -> tuple:
+def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=None) -> tuple:
     """(sample tag, alert, kpis, candles, equity, board rows, board columns, spec store, dates disabled).
 
     On bad input: an alert and every other output unchanged (the previous battle stays on screen).
@@ -128,7 +132,7 @@ def arena_outputs(ticker, window, start, end, commission, slippage) -> tuple:
     keep = [no_update] * 9
     try:
         spec = spec_from_inputs(ticker, window, start, end, commission, slippage)
-        view = service.run_arena(spec)
+        view = service.run_arena(spec, models_dir=models_dir)
     except (DataError, ValueError) as exc:
         keep[1] = error_alert(str(exc))
         keep[8] = window != "custom"
@@ -150,15 +154,15 @@ def arena_outputs(ticker, window, start, end, commission, slippage) -> tuple:
     )
 
 
-def stress_outputs(spec_dict: dict | None):
+def stress_outputs(spec_dict: dict | None, models_dir=None):
     from layouts import theme
 
     if not spec_dict:
         return no_update, no_update
     try:
         spec = service.BattleSpec.from_dict(spec_dict)
-        stress = service.arena_cost_stress(spec)
-        view = service.run_arena(spec)
+        stress = service.arena_cost_stress(spec, models_dir=models_dir)
+        view = service.run_arena(spec, models_dir=models_dir)
     except ValueError as exc:
         return no_update, error_alert(str(exc))
     except Exception as exc:  # noqa: BLE001
@@ -175,11 +179,11 @@ def stress_outputs(spec_dict: dict | None):
     return cost_stress_figure(stress, styles).to_dict(), body
 
 
-def export_leaderboard(which: str, spec_dict: dict | None):
+def export_leaderboard(which: str, spec_dict: dict | None, models_dir=None):
     from core.journal import table_to_csv_bytes, table_to_excel_bytes
 
     spec = service.BattleSpec.from_dict(spec_dict)
-    result = service.run_arena(spec).result
+    result = service.run_arena(spec, models_dir=models_dir).result
     table = pd.DataFrame(leaderboard_rows(result))
     table.insert(0, "sample", result.sample)
     table.insert(1, "window", f"{result.test_start:%Y-%m-%d}..{result.test_end:%Y-%m-%d}")
@@ -209,7 +213,7 @@ def register(app, settings) -> None:
         Input(ids.ARN_SLIPPAGE, "value"),
     )
     def _battle(ticker, window, start, end, commission, slippage):
-        return arena_outputs(ticker, window, start, end, commission, slippage)
+        return arena_outputs(ticker, window, start, end, commission, slippage, settings.models_dir)
 
     @app.callback(
         Output(ids.ARN_STRESS_FIG, "figure"),
@@ -217,7 +221,7 @@ def register(app, settings) -> None:
         Input(ids.BATTLE_SPEC, "data"),
     )
     def _stress(spec):
-        return stress_outputs(spec)
+        return stress_outputs(spec, settings.models_dir)
 
     @app.callback(
         Output(ids.ARN_DOWNLOAD, "data"),
@@ -228,7 +232,7 @@ def register(app, settings) -> None:
     )
     def _download(_csv, _xlsx, spec):
         try:
-            return export_leaderboard(ctx.triggered_id, spec)
+            return export_leaderboard(ctx.triggered_id, spec, settings.models_dir)
         except Exception as exc:  # noqa: BLE001
             unexpected_error_alert(exc, "preparing the leaderboard download")
             return no_update

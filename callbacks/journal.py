@@ -19,10 +19,10 @@ DISPLAY_COLUMNS = [
 ]
 
 
-def battle_journal(spec_dict: dict | None):
+def battle_journal(spec_dict: dict | None, models_dir=None):
     from core.journal import build_journal
 
-    view = service.run_arena(service.BattleSpec.from_dict(spec_dict))
+    view = service.run_arena(service.BattleSpec.from_dict(spec_dict), models_dir=models_dir)
     return view, build_journal(view.result)
 
 
@@ -51,10 +51,10 @@ def journal_columns() -> list[dict]:
     return [{"id": c, "name": n, "type": "numeric" if c in numeric else "text"} for c, n in DISPLAY_COLUMNS]
 
 
-def journal_outputs(spec_dict, contestants, side) -> tuple:
+def journal_outputs(spec_dict, contestants, side, models_dir=None) -> tuple:
     """(options, header, summary, rows, columns, alert)."""
     try:
-        view, journal = battle_journal(spec_dict)
+        view, journal = battle_journal(spec_dict, models_dir)
         shown = filtered(journal, contestants, side)
     except ValueError as exc:
         return no_update, no_update, no_update, no_update, no_update, error_alert(str(exc))
@@ -73,10 +73,10 @@ def journal_outputs(spec_dict, contestants, side) -> tuple:
     return options, header, summary, table_records(shown), journal_columns(), alert
 
 
-def export_journal(which: str, spec_dict, contestants, side):
+def export_journal(which: str, spec_dict, contestants, side, models_dir=None):
     from core.journal import to_csv_bytes, to_excel_bytes
 
-    view, journal = battle_journal(spec_dict)
+    view, journal = battle_journal(spec_dict, models_dir)
     shown = filtered(journal, contestants, side)
     result = view.result
     name = f"journal_{result.ticker}_{result.sample}_{result.test_start:%Y%m%d}-{result.test_end:%Y%m%d}"
@@ -98,7 +98,7 @@ def register(app, settings) -> None:
         State(ids.BATTLE_SPEC, "data"),
     )
     def _journal(contestants, side, spec):
-        return journal_outputs(spec, contestants, side)
+        return journal_outputs(spec, contestants, side, settings.models_dir)
 
     @app.callback(
         Output(ids.JRN_DOWNLOAD, "data"),
@@ -111,7 +111,7 @@ def register(app, settings) -> None:
     )
     def _download(_csv, _xlsx, spec, contestants, side):
         try:
-            return export_journal(ctx.triggered_id, spec, contestants, side)
+            return export_journal(ctx.triggered_id, spec, contestants, side, settings.models_dir)
         except Exception as exc:  # noqa: BLE001
             unexpected_error_alert(exc, "preparing the journal download")
             return no_update

@@ -54,11 +54,11 @@ def replay_payload(result) -> dict:
     }
 
 
-def replay_outputs(spec_dict: dict | None) -> tuple:
+def replay_outputs(spec_dict: dict | None, models_dir=None) -> tuple:
     """(data store, slider max, slider marks, slider value, header, alert)."""
     try:
         spec = service.BattleSpec.from_dict(spec_dict)
-        view = service.run_arena(spec)
+        view = service.run_arena(spec, models_dir=models_dir)
     except ValueError as exc:
         return no_update, no_update, no_update, no_update, no_update, error_alert(str(exc))
     except Exception as exc:  # noqa: BLE001
@@ -92,7 +92,7 @@ def register(app, settings) -> None:
         State(ids.BATTLE_SPEC, "data"),
     )
     def _load(_mounted, spec):
-        return replay_outputs(spec)
+        return replay_outputs(spec, settings.models_dir)
 
     app.clientside_callback(
         ClientsideFunction(namespace="replay", function_name="toggle"),

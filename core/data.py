@@ -50,16 +50,26 @@ OHLC_REL_TOL = 1e-6
 """open/close may exceed [low, high] by this relative amount: Yahoo's values pass through float32."""
 LIVE_BREAKER_SECONDS = 300.0
 """After a live failure that looks like "network unreachable", skip live attempts this long."""
-CRYPTO_QUOTES = frozenset({"USD", "USDT", "USDC", "BUSD", "DAI", "EUR", "GBP", "JPY", "CAD", "AUD", "BTC", "ETH"})
+CRYPTO_QUOTES = frozenset(
+    {"USD", "USDT", "USDC", "BUSD", "DAI", "EUR", "GBP", "JPY", "CAD", "AUD", "BTC", "ETH"}
+)
 """Quote currencies of Yahoo crypto pairs ("BTC-USD"): such tickers trade every day (365 bars a year)."""
 
 _TICKER_RE = re.compile(r"^(?=.*[A-Z0-9])[A-Z0-9.^=-]{1,15}$")
 _ISO_DATE_RE = r"^\d{4}-\d{2}-\d{2}(?:[T ].*)?$"
 _MISSING_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "-"})
 _ALIASES = {
-    "date": "date", "datetime": "date", "timestamp": "date",
-    "open": "open", "high": "high", "low": "low", "close": "close", "volume": "volume",
-    "adj close": "adj close", "adj_close": "adj close", "adjclose": "adj close",
+    "date": "date",
+    "datetime": "date",
+    "timestamp": "date",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "volume": "volume",
+    "adj close": "adj close",
+    "adj_close": "adj close",
+    "adjclose": "adj close",
 }
 _NETWORK_RE = re.compile(
     r"DNSError|Could not resolve|Couldn't connect|Failed to connect|Connection (?:refused|reset|aborted)"
@@ -147,7 +157,9 @@ def canonical_csv(frame: pd.DataFrame) -> str:
     dates = frame["date"].dt.strftime("%Y-%m-%d").tolist()
     cols = [frame[c].to_numpy(dtype=float).tolist() for c in COLUMNS[1:]]
     lines = [",".join(COLUMNS)]
-    lines.extend(f"{d},{o!r},{h!r},{lo!r},{c!r},{v!r}" for d, o, h, lo, c, v in zip(dates, *cols, strict=True))
+    lines.extend(
+        f"{d},{o!r},{h!r},{lo!r},{c!r},{v!r}" for d, o, h, lo, c, v in zip(dates, *cols, strict=True)
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -219,7 +231,9 @@ def _flatten_columns(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     for i, level in enumerate(levels):
         others = sorted({str(v) for v in level})
         if i != field and len(others) > 1:
-            raise DataError(f"{name}: several tickers in one frame ({', '.join(others[:5])}); load one at a time")
+            raise DataError(
+                f"{name}: several tickers in one frame ({', '.join(others[:5])}); load one at a time"
+            )
     out = frame.copy()
     out.columns = list(levels[field])
     return out
@@ -245,27 +259,61 @@ def _parse_dates(values: pd.Series, name: str) -> pd.Series:
     """Dates as naive datetime64[ns] at midnight; NaT where a value cannot be read."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_localize(None)  # keep the exchange's local calendar day
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype) and not pd.api.types.is_numeric_dtype(
+        values.dtype
+    ):
+        text = values.astype("string").str.strip()
+        text = text.mask(text == "")
+        if len(text.dropna()) and text.dropna().str.fullmatch(r"\d+").all():
+            values = pd.to_numeric(text).astype(float)  # digits only: epoch numbers or YYYYMMDD, below
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
     elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        # epoch numbers: the unit follows from the magnitude of today's timestamps
-        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if len(values) else 0.0
-        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
-        parsed = pd.to_datetime(values, unit=unit, errors="coerce")
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        low, top = (
+            (float(np.nanmin(numbers)), float(np.nanmax(numbers))) if np.isfinite(numbers).any() else (0, 0)
+        )
+        if 1e7 <= low and top < 1e8:  # 20200102: a YYYYMMDD number, not 1970 in epoch seconds
+            parsed = pd.to_datetime(values.astype("Int64").astype("string"), format="%Y%m%d", errors="coerce")
+        else:  # epoch numbers: the unit follows from the magnitude of today's timestamps
+            unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
+            parsed = pd.to_datetime(values, unit=unit, errors="coerce")
     else:
-        text = values.astype("string").str.strip()
-        text = text.mask(text == "")
         if text.dropna().str.match(_ISO_DATE_RE).all():
             # daily bars: the calendar day is what matters, so a time or UTC offset after it is dropped
             parsed = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
         else:
-            try:
-                parsed = pd.to_datetime(text, format="mixed", errors="coerce")
-            except (ValueError, TypeError) as exc:
-                raise DataError(f"{name}: dates could not be read ({exc}); write them as YYYY-MM-DD") from exc
-            if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-                parsed = parsed.dt.tz_localize(None)
+            parsed = _parse_local_dates(text, name)
     return pd.Series(parsed, index=values.index).dt.normalize().astype("datetime64[ns]")
+
+
+_LOCAL_DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%Y%m%d")
+
+
+def _parse_local_dates(text: pd.Series, name: str) -> pd.Series:
+    """Non-ISO date text: one explicit format that reads every value and keeps the bars in order wins.
+
+    Trying formats (rather than guessing per value) means 01/02/2020 is never read as 2 January on one
+    line and 1 February on the next; a file that two formats read equally well is refused as ambiguous.
+    """
+    present = text.dropna()
+    fits = {}
+    for fmt in _LOCAL_DATE_FORMATS:
+        parsed = pd.to_datetime(present, format=fmt, errors="coerce")
+        if parsed.notna().all() and (len(parsed) < 2 or parsed.is_monotonic_increasing):
+            fits[fmt] = parsed
+    distinct = {tuple(p.tolist()) for p in fits.values()}
+    if len(distinct) > 1:
+        raise DataError(
+            f"{name}: ambiguous dates such as {present.iloc[0]!r} (day or month first?); write them as YYYY-MM-DD"
+        )
+    if fits:
+        return pd.to_datetime(text, format=next(iter(fits)), errors="coerce")
+    try:  # anything else (e.g. "Jan 2, 2020"): per-value parsing; what cannot be read becomes NaT
+        parsed = pd.to_datetime(text, format="mixed", errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name}: dates could not be read ({exc}); write them as YYYY-MM-DD") from exc
+    return parsed.dt.tz_localize(None) if isinstance(parsed.dtype, pd.DatetimeTZDtype) else parsed
 
 
 def _to_float(values: pd.Series, column: str, dates: pd.Series, name: str) -> np.ndarray:
@@ -350,7 +398,9 @@ def _validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         values = out[col].to_numpy()
         if np.isnan(values).any():
             n, day = _first(np.isnan(values), dates)
-            raise DataError(f"{name}: NaN (missing) value(s) in column {col}: {_plural(n, 'row')}, first on {day}")
+            raise DataError(
+                f"{name}: NaN (missing) value(s) in column {col}: {_plural(n, 'row')}, first on {day}"
+            )
         if np.isinf(values).any():
             n, day = _first(np.isinf(values), dates)
             raise DataError(f"{name}: infinite value(s) in column {col}: {_plural(n, 'row')}, first on {day}")
@@ -360,9 +410,13 @@ def _validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         i = int(np.flatnonzero(step <= 0)[0]) + 1
         if step[i - 1] == 0:
             n_dup = int(dates.duplicated().sum())
-            raise DataError(f"{name}: duplicate date {_day(dates, i)} ({_plural(n_dup, 'duplicated row')} in all)")
+            raise DataError(
+                f"{name}: duplicate date {_day(dates, i)} ({_plural(n_dup, 'duplicated row')} in all)"
+            )
         if (step < 0).all():
-            raise DataError(f"{name}: dates are in descending order (newest first); reverse the file, oldest first")
+            raise DataError(
+                f"{name}: dates are in descending order (newest first); reverse the file, oldest first"
+            )
         raise DataError(
             f"{name}: dates are not in ascending order: {_day(dates, i)} comes after {_day(dates, i - 1)} "
             f"(row {i + 1}); sort the file by date, oldest first"
@@ -372,7 +426,9 @@ def _validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         values = out[col].to_numpy()
         if (values <= 0).any():
             n, day = _first(values <= 0, dates)
-            raise DataError(f"{name}: non-positive price(s) in column {col}: {_plural(n, 'row')}, first on {day}")
+            raise DataError(
+                f"{name}: non-positive price(s) in column {col}: {_plural(n, 'row')}, first on {day}"
+            )
     high, low = out["high"].to_numpy(), out["low"].to_numpy()
     if (high < low).any():
         n, day = _first(high < low, dates)
@@ -399,7 +455,9 @@ def _check_min_rows(min_rows: int) -> None:
 
 def _check_rows(n: int, min_rows: int, name: str) -> None:
     if n < min_rows:
-        raise DataError(f"{name}: only {_plural(n, 'row')}; at least {min_rows} are needed for the indicators")
+        raise DataError(
+            f"{name}: only {_plural(n, 'row')}; at least {min_rows} are needed for the indicators"
+        )
 
 
 def validate_ohlcv(frame: pd.DataFrame, *, min_rows: int = MIN_ROWS, name: str = "data") -> pd.DataFrame:
@@ -427,7 +485,9 @@ def validate_ohlcv(frame: pd.DataFrame, *, min_rows: int = MIN_ROWS, name: str =
 # -------------------------------------------------------------------------------------------- CSV files
 def _csv_text(data: bytes, name: str) -> str:
     if len(data) > MAX_CSV_BYTES:
-        raise DataError(f"{name}: file too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB)")
+        raise DataError(
+            f"{name}: file too large ({len(data) / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB)"
+        )
     if b"\x00" in data[:8192]:
         raise DataError(f"{name}: not a text CSV file (binary content)")
     try:
@@ -440,7 +500,13 @@ def _parse_csv(data: bytes, name: str) -> pd.DataFrame:
     """Raw CSV -> validated frame (no row-count check). Every cell is read as text, then converted."""
     text = _csv_text(data, name)
     header = text.lstrip().split("\n", 1)[0]
-    sep = ";" if header.count(";") > header.count(",") else "\t" if "\t" in header and "," not in header else ","
+    sep = (
+        ";"
+        if header.count(";") > header.count(",")
+        else "\t"
+        if "\t" in header and "," not in header
+        else ","
+    )
     try:
         raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
@@ -485,7 +551,9 @@ def _read_path(path: Path, name: str) -> tuple[pd.DataFrame, str]:
             _MEMO.move_to_end(key)
             return hit[0].copy(), hit[1]
     if stat.st_size > MAX_CSV_BYTES:
-        raise DataError(f"{name}: file too large ({stat.st_size / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB)")
+        raise DataError(
+            f"{name}: file too large ({stat.st_size / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB)"
+        )
     frame = _parse_csv(path.read_bytes(), name)
     sha = frame_sha256(frame)
     with _MEMO_LOCK:
@@ -591,7 +659,9 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _write_cache(cache_dir: Path, ticker: str, frame: pd.DataFrame, sha: str, fetched_at: dt.datetime) -> None:
+def _write_cache(
+    cache_dir: Path, ticker: str, frame: pd.DataFrame, sha: str, fetched_at: dt.datetime
+) -> None:
     _ensure_private_dir(cache_dir)
     _write_atomic(cache_dir / f"{ticker}.csv", canonical_csv(frame))
     meta = {
@@ -727,7 +797,13 @@ def yfinance_fetch(ticker: str, timeout: float) -> pd.DataFrame:
     yf_log.addHandler(capture)
     try:
         frame = yf.download(
-            ticker, period="max", interval="1d", auto_adjust=True, progress=False, threads=False, timeout=timeout
+            ticker,
+            period="max",
+            interval="1d",
+            auto_adjust=True,
+            progress=False,
+            threads=False,
+            timeout=timeout,
         )
     finally:
         yf_log.removeHandler(capture)
@@ -767,18 +843,23 @@ def _apply_range(
         mask &= (frame["date"] >= lo).to_numpy()
     if hi is not None:
         mask &= (frame["date"] <= hi).to_numpy()
-    if int(mask.sum()) < min_rows:
+    kept = int(mask.sum())
+    if kept < min_rows:
         lo_text = lo.date().isoformat() if lo is not None else "the start"
         hi_text = hi.date().isoformat() if hi is not None else "the end"
         raise DataError(
-            f"{prov.ticker}: only {_plural(int(mask.sum()), 'row')} between {lo_text} and {hi_text}; at least "
+            f"{prov.ticker}: only {_plural(kept, 'row')} between {lo_text} and {hi_text}; at least "
             f"{min_rows} are needed for the indicators (the data covers {prov.start} to {prov.end})"
         )
     if mask.all():
         return frame, prov
     sub = frame.loc[mask].reset_index(drop=True)
     return sub, replace(
-        prov, start=sub["date"].iloc[0].date(), end=sub["date"].iloc[-1].date(), rows=len(sub), sha256=frame_sha256(sub)
+        prov,
+        start=sub["date"].iloc[0].date(),
+        end=sub["date"].iloc[-1].date(),
+        rows=len(sub),
+        sha256=frame_sha256(sub),
     )
 
 

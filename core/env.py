@@ -394,18 +394,18 @@ class BatchArena:
 
     def reset(self) -> np.ndarray:
         """Start every row; returns observations (B, A, D)."""
-        self._starts_now = self._starts(self.n_envs)
-        return self.core.reset(self._starts_now)
+        self.starts = self._starts(self.n_envs)
+        return self.core.reset(self.starts)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Actions (B, A) -> (observations (B, A, D), rewards (B, A), done (B,)); done rows restart."""
         rewards = self.core.step(actions)
-        done = self.core.t >= self._starts_now + self.episode_bars - 1
+        done = self.core.t >= self.starts + self.episode_bars - 1
         if done.any():
             core = self.core
             rows = np.flatnonzero(done)
             new = self._starts(rows.size)
-            self._starts_now[rows] = new
+            self.starts[rows] = new
             core.t[rows] = new
             for name in ("cash", "peak", "equity"):
                 getattr(core, name)[rows] = core.cash0

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from core import PERSONALITIES
-from core.env import Market, TradingArenaEnv
+from core.env import OBSERVATION_NAMES, Market, TradingArenaEnv
 from core.features import FeatureScaler, first_valid_bar, market_features
 from core.indicators import add_indicators
 from core.personalities import get_personality, resolve_personalities
@@ -45,7 +45,7 @@ MIN_TRAIN_BARS = 250
 MIN_TEST_BARS = 50
 """At least about ten weeks of daily bars to judge on."""
 SHIPPED_TICKERS: tuple[str, ...] = ("AAPL", "TSLA", "BTC-USD")
-SHIPPED_TIMESTEPS = 100_000
+SHIPPED_TIMESTEPS = 150_000
 """Budget per personality of the shipped models (about a minute per personality on one core)."""
 CANCEL_CHECK_STEPS = 256
 
@@ -455,6 +455,10 @@ def train_agent(
         "train_time_s": round(train_seconds, 2),
         "metrics": metrics,
         "supersuit_wrappers": ["dtype_v0(float32)"],
+        "personality_params": asdict(pers),
+        "observation": list(OBSERVATION_NAMES),
+        "action_labels": list(pers.action_labels),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
     }
     paths = None
     if save:

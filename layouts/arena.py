@@ -9,6 +9,12 @@ from layouts import ids
 from layouts.components import page_header
 from layouts.figures import empty_figure
 
+TABLE_HEADER = {"backgroundColor": "#111633", "color": "#00f0ff", "fontWeight": "600", "border": "none",
+                "borderBottom": "1px solid rgba(0,240,255,0.3)", "fontFamily": "DejaVu Sans Mono, monospace",
+                "fontSize": "0.75rem", "textTransform": "uppercase"}
+TABLE_DATA = {"backgroundColor": "#0b0e1d", "color": "#d6e2ff", "border": "none",
+              "borderBottom": "1px solid rgba(0,240,255,0.08)", "fontFamily": "DejaVu Sans Mono, monospace",
+              "fontSize": "0.85rem"}
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True}
 
 WINDOW_OPTIONS = [
@@ -68,6 +74,7 @@ def leaderboard_table() -> dash_table.DataTable:
         id=ids.ARN_BOARD, data=[], columns=[], sort_action="native", page_action="none",
         style_table={"overflowX": "auto"}, style_as_list_view=True, cell_selectable=False,
         style_cell={"padding": "6px 10px", "textAlign": "right", "minWidth": "70px"},
+        style_header=TABLE_HEADER, style_data=TABLE_DATA,
         style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in ("contestant", "type", "beats")],
         style_data_conditional=board_styles(),
         css=[{"selector": ".dash-spreadsheet-menu", "rule": "display: none"}],
@@ -101,7 +108,7 @@ def layout(ticker: str | None = None, window: str | None = None, **_query) -> ht
                             type="dot", color="#ff2bd6", delay_show=250),
             ]), lg=5),
         ]),
-        card("Leaderboard", leaderboard_table(), right=html.Div([
+        card("Leaderboard · net of costs · sortable", leaderboard_table(), class_name="neon-table", right=html.Div([
             dbc.Button("CSV", id=ids.ARN_BOARD_CSV, size="sm", color="secondary", n_clicks=0),
             dbc.Button("Excel", id=ids.ARN_BOARD_XLSX, size="sm", color="secondary", n_clicks=0),
         ], className="d-flex gap-2")),

@@ -74,13 +74,13 @@ def market_figure(frame: pd.DataFrame, title: str = "", height: int = 820) -> go
     fig.add_trace(go.Scatter(x=dates, y=_round(frame["macd_signal"]), name="Signal", mode="lines",
                              line=dict(color=theme.MAGENTA, width=1.2)), row=4, col=1)
     fig.update_layout(
-        template=theme.TEMPLATE_NAME, height=height, title=dict(text=title, x=0.01, font=dict(size=16)),
+        template=theme.TEMPLATE_NAME, height=height, meta=dict(title=title),
         legend=dict(orientation="h", x=0.99, xanchor="right", y=1.02, yanchor="bottom"),
-        bargap=0, uirevision=title, margin=dict(l=60, r=20, t=70, b=20),
+        bargap=0, uirevision=title, margin=dict(l=60, r=20, t=50, b=20),
     )
     fig.update_xaxes(rangeslider=dict(visible=False))
     fig.update_xaxes(rangeselector=dict(buttons=RANGE_BUTTONS, bgcolor="#111633", activecolor="#27306b",
-                                        font=dict(color=theme.TEXT), x=0, y=1.06), row=1, col=1)
+                                        font=dict(color=theme.TEXT), x=0, y=1.02, yanchor="bottom"), row=1, col=1)
     fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.05, bgcolor="#0a0d1a"), row=4, col=1)
     fig.update_xaxes(type="date")
     if frame["date"].dt.dayofweek.max() < 5:  # stocks: hide weekends so candles stay contiguous

@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from layouts import ids
+from layouts.arena import TABLE_DATA, TABLE_HEADER
 from layouts.components import page_header
 
 SIDE_OPTIONS = [{"label": "All", "value": "all"}, {"label": "Buys", "value": "buy"}, {"label": "Sells", "value": "sell"}]
@@ -31,7 +32,8 @@ def layout(**_query) -> html.Div:
         dbc.Card(dbc.CardBody(dash_table.DataTable(
             id=ids.JRN_TABLE, data=[], columns=[], sort_action="native", filter_action="native",
             page_action="native", page_size=25, style_as_list_view=True, cell_selectable=False,
-            style_table={"overflowX": "auto"},
+            style_table={"overflowX": "auto"}, style_header=TABLE_HEADER, style_data=TABLE_DATA,
+            style_filter={"backgroundColor": "#0a0d1a", "color": "#d6e2ff"},
             style_cell={"padding": "5px 9px", "textAlign": "right", "minWidth": "72px", "maxWidth": "320px",
                         "overflow": "hidden", "textOverflow": "ellipsis"},
             style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"}

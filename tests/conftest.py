@@ -43,7 +43,9 @@ def synthetic_ohlcv(n: int = 60, start: str = "2021-01-04", freq: str = "B", see
     low = np.minimum(open_, close) * (1.0 - rng.uniform(0.0, 0.01, n))
     volume = rng.integers(1_000, 100_000, n).astype(float)
     dates = pd.date_range(start, periods=n, freq=freq).astype("datetime64[ns]")
-    return pd.DataFrame({"date": dates, "open": open_, "high": high, "low": low, "close": close, "volume": volume})
+    return pd.DataFrame(
+        {"date": dates, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    )
 
 
 @pytest.fixture

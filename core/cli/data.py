@@ -26,7 +26,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--csv", metavar="PATH", help="read this OHLCV CSV file instead of a ticker")
     parser.add_argument("--start", metavar="YYYY-MM-DD", help="first date to keep (inclusive)")
     parser.add_argument("--end", metavar="YYYY-MM-DD", help="last date to keep (inclusive)")
-    parser.add_argument("--offline", action="store_true", help="no live download: cached copy or bundled data")
+    parser.add_argument(
+        "--offline", action="store_true", help="no live download: cached copy or bundled data"
+    )
     add_json_option(parser)
     parser.set_defaults(func=run)
 

@@ -31,7 +31,7 @@ def test_market_draws_candles_for_each_bundled_ticker(dash_duo, neon_app, ticker
     dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
     trace_type = dash_duo.driver.execute_script(_chart_js("g.data[0].type"))
     n_bars = dash_duo.driver.execute_script(_chart_js("g.data[0].x.length"))
-    title = dash_duo.driver.execute_script(_chart_js("g.layout.title.text"))
+    title = dash_duo.driver.execute_script(_chart_js("g.layout.meta.title"))
     assert trace_type == "candlestick"
     assert n_bars == rows
     assert title.startswith(ticker)

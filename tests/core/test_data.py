@@ -43,7 +43,9 @@ def yf_frame(frame: pd.DataFrame, ticker: str = "AAPL", tz: str | None = None) -
         index = index.tz_localize(tz)
     fields = {"Close": "close", "High": "high", "Low": "low", "Open": "open", "Volume": "volume"}
     columns = pd.MultiIndex.from_tuples([(f, ticker) for f in fields], names=["Price", "Ticker"])
-    return pd.DataFrame(np.column_stack([frame[c].to_numpy() for c in fields.values()]), index=index, columns=columns)
+    return pd.DataFrame(
+        np.column_stack([frame[c].to_numpy() for c in fields.values()]), index=index, columns=columns
+    )
 
 
 def yf_empty() -> pd.DataFrame:
@@ -76,7 +78,13 @@ def cache_dir(tmp_path):
 def test_bundled_snapshot_loads_with_documented_rows_and_dates(ticker):
     rows, first, last = BUNDLED[ticker]
     frame, prov = load_ohlcv(ticker.lower(), live=False, use_cache=False)
-    assert (prov.source, prov.ticker, prov.rows, prov.start, prov.end) == ("bundled", ticker, rows, first, last)
+    assert (prov.source, prov.ticker, prov.rows, prov.start, prov.end) == (
+        "bundled",
+        ticker,
+        rows,
+        first,
+        last,
+    )
     assert prov.label == f"bundled snapshot, as of {last.isoformat()}"
     assert prov.fetched_at is None and prov.note == ""
     assert list(frame.columns) == ["date", "open", "high", "low", "close", "volume"]
@@ -99,7 +107,11 @@ def test_repeated_loads_return_independent_copies():
 def test_aapl_values_match_the_file_text():
     frame, _ = load_ohlcv("AAPL", live=False, use_cache=False)
     assert frame.iloc[0][["open", "high", "low", "close", "volume"]].tolist() == [
-        9.7398, 9.878, 9.7158, 9.8573, 445138400.0
+        9.7398,
+        9.878,
+        9.7158,
+        9.8573,
+        445138400.0,
     ]
 
 
@@ -108,7 +120,9 @@ def test_live_success_writes_cache_atomically_and_says_live(aapl_ohlcv, cache_di
     recent = aapl_ohlcv.tail(300).reset_index(drop=True)
     replaced = []
     real_replace = os.replace
-    monkeypatch.setattr(data.os, "replace", lambda src, dst: (replaced.append((src, dst)), real_replace(src, dst)))
+    monkeypatch.setattr(
+        data.os, "replace", lambda src, dst: (replaced.append((src, dst)), real_replace(src, dst))
+    )
     fetch = Fetcher(yf_frame(recent))
     frame, prov = load_ohlcv("aapl", fetcher=fetch, cache_dir=cache_dir, timeout=3.5)
 
@@ -157,7 +171,9 @@ def test_failed_cache_write_keeps_the_old_copy_and_still_returns_live(aapl_ohlcv
 def test_unwritable_cache_location_does_not_break_a_live_load(aapl_ohlcv, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    frame, prov = load_ohlcv("AAPL", fetcher=Fetcher(yf_frame(aapl_ohlcv.head(80))), cache_dir=blocker / "cache")
+    frame, prov = load_ohlcv(
+        "AAPL", fetcher=Fetcher(yf_frame(aapl_ohlcv.head(80))), cache_dir=blocker / "cache"
+    )
     assert prov.source == "live" and len(frame) == 80
 
 
@@ -228,7 +244,10 @@ def test_network_failure_opens_the_breaker_for_every_ticker(aapl_ohlcv, cache_di
     [
         (None, "live download is disabled (offline)"),
         (Fetcher(ConnectionError("no route")), "the live source is unreachable"),
-        (Fetcher(yf_empty()), "the live source returned no data (unknown or delisted ticker, or a rate limit)"),
+        (
+            Fetcher(yf_empty()),
+            "the live source returned no data (unknown or delisted ticker, or a rate limit)",
+        ),
     ],
 )
 def test_unknown_ticker_says_why_and_lists_offline_tickers(fetcher, reason, cache_dir):
@@ -251,7 +270,9 @@ def test_damaged_cache_falls_back_to_bundled_with_a_note(cache_dir):
     cache_dir.mkdir()
     (cache_dir / "AAPL.csv").write_text("date,open\n2020-01-02,1\n")
     _, prov = load_ohlcv("AAPL", live=False, cache_dir=cache_dir)
-    assert prov.source == "bundled" and "cached copy unusable" in prov.note and "missing column(s)" in prov.note
+    assert (
+        prov.source == "bundled" and "cached copy unusable" in prov.note and "missing column(s)" in prov.note
+    )
 
 
 def test_cache_without_matching_sidecar_dates_from_file_mtime(make_ohlcv, cache_dir):
@@ -315,7 +336,10 @@ def test_yfinance_fetch_calls_download_as_documented(fake_yfinance, aapl_ohlcv):
     fake_yfinance.result = yf_frame(aapl_ohlcv.head(60))
     frame = data.yfinance_fetch("AAPL", 2.5)
     assert fake_yfinance.calls == [
-        (("AAPL",), dict(period="max", interval="1d", auto_adjust=True, progress=False, threads=False, timeout=2.5))
+        (
+            ("AAPL",),
+            dict(period="max", interval="1d", auto_adjust=True, progress=False, threads=False, timeout=2.5),
+        )
     ]
     assert fake_yfinance.tz_dirs == [str(data.DEFAULT_CACHE_DIR / "yfinance")]
     pd.testing.assert_frame_equal(validate_ohlcv(frame), aapl_ohlcv.head(60))
@@ -356,7 +380,10 @@ def _broken(make_ohlcv, **cells):
     ("cells", "message"),
     [
         ({"close_3": "abc"}, "non-numeric value(s) in column close: 1 row, first 'abc' on 2021-01-07"),
-        ({"close_5": np.nan, "close_9": np.nan}, "NaN (missing) value(s) in column close: 2 rows, first on 2021-01-11"),
+        (
+            {"close_5": np.nan, "close_9": np.nan},
+            "NaN (missing) value(s) in column close: 2 rows, first on 2021-01-11",
+        ),
         ({"open_2": np.inf}, "infinite value(s) in column open: 1 row, first on 2021-01-06"),
         ({"low_4": 0.0}, "non-positive price(s) in column low: 1 row, first on 2021-01-08"),
         ({"high_7": 1.0, "high_8": 1.0, "high_20": 1.0}, "high < low on 3 rows, first on 2021-01-13"),
@@ -378,7 +405,9 @@ def test_close_below_low_is_named(make_ohlcv):
 
 
 def test_missing_columns_are_listed_by_name(make_ohlcv):
-    with pytest.raises(DataError, match=r"^data: missing column\(s\): close, volume \(found: date, open, high, low\)$"):
+    with pytest.raises(
+        DataError, match=r"^data: missing column\(s\): close, volume \(found: date, open, high, low\)$"
+    ):
         validate_ohlcv(make_ohlcv(60).drop(columns=["close", "volume"]))
 
 
@@ -393,7 +422,9 @@ def test_unsorted_dates_are_refused_not_reordered(make_ohlcv):
     frame = make_ohlcv(60)
     frame.loc[[20, 21], "date"] = frame.loc[[21, 20], "date"].to_numpy()
     before = frame.copy()
-    with pytest.raises(DataError, match=r"dates are not in ascending order: 2021-02-01 comes after 2021-02-02 \(row 22\)"):
+    with pytest.raises(
+        DataError, match=r"dates are not in ascending order: 2021-02-01 comes after 2021-02-02 \(row 22\)"
+    ):
         validate_ohlcv(frame)
     pd.testing.assert_frame_equal(frame, before)
     with pytest.raises(DataError, match="descending order"):
@@ -436,6 +467,24 @@ def test_times_are_normalised_to_midnight_and_epoch_seconds_accepted(make_ohlcv)
     pd.testing.assert_frame_equal(validate_ohlcv(epoch), frame)
 
 
+@pytest.mark.parametrize(
+    "fmt", ["%Y%m%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%b %d, %Y", "%Y-%m-%dT16:00:00-04:00"]
+)
+def test_common_date_spellings_in_a_csv_read_the_same_days(make_ohlcv, fmt):
+    frame = make_ohlcv(60)
+    raw = frame.assign(date=frame["date"].dt.strftime(fmt)).to_csv(index=False).encode()
+    pd.testing.assert_frame_equal(read_ohlcv_csv(raw)[0], frame)
+
+
+def test_dates_that_read_both_day_and_month_first_are_refused(make_ohlcv):
+    frame = make_ohlcv(3).assign(date=["01/01/2021", "01/02/2021", "01/03/2021"])
+    with pytest.raises(DataError, match=r"ambiguous dates such as '01/01/2021' \(day or month first\?\)"):
+        validate_ohlcv(frame, min_rows=3)
+    numbers = make_ohlcv(60)
+    numbers["date"] = numbers["date"].dt.strftime("%Y%m%d").astype(int)  # an int YYYYMMDD, not epoch seconds
+    pd.testing.assert_frame_equal(validate_ohlcv(numbers), make_ohlcv(60))
+
+
 def test_float_round_off_within_tolerance_passes(make_ohlcv):
     frame = make_ohlcv(60)
     frame.loc[5, "open"] = frame.loc[5, "high"] * (1 + 1e-9)
@@ -475,7 +524,11 @@ def test_sha256_is_the_same_whatever_the_source_formatting(tmp_path, aapl_ohlcv)
 def test_yfinance_style_csv_with_three_header_lines(tmp_path, aapl_ohlcv):
     path = tmp_path / "AAPL_yf.csv"
     yf_frame(aapl_ohlcv.head(60)).to_csv(path)
-    assert path.read_text().splitlines()[:3] == ["Price,Close,High,Low,Open,Volume", "Ticker,AAPL,AAPL,AAPL,AAPL,AAPL", "Date,,,,,"]
+    assert path.read_text().splitlines()[:3] == [
+        "Price,Close,High,Low,Open,Volume",
+        "Ticker,AAPL,AAPL,AAPL,AAPL,AAPL",
+        "Date,,,,,",
+    ]
     frame, _ = read_ohlcv_csv(path)
     pd.testing.assert_frame_equal(frame, aapl_ohlcv.head(60))
 
@@ -484,7 +537,10 @@ def test_uploaded_bytes_keep_only_the_file_name(aapl_ohlcv):
     raw = aapl_ohlcv.head(60).to_csv(index=False).encode()
     frame, prov = read_ohlcv_csv(raw, name="../../etc/my prices.csv")
     assert (prov.source, prov.ticker, prov.file_name, prov.label) == (
-        "file", "my prices", "my prices.csv", "file: my prices.csv"
+        "file",
+        "my prices",
+        "my prices.csv",
+        "file: my prices.csv",
     )
     assert prov.fetched_at is None and prov.rows == 60
 
@@ -520,7 +576,9 @@ def test_start_end_filter_is_inclusive_and_rehashes():
     assert (prov.rows, prov.start, prov.end) == (253, dt.date(2020, 1, 2), dt.date(2020, 12, 31))
     assert prov.sha256 == frame_sha256(expected) and prov.label == "bundled snapshot, as of 2020-12-31"
     frame, _ = load_ohlcv("AAPL", "2020-01-02", "2020-03-31", live=False, use_cache=False)
-    assert frame["date"].iloc[0] == pd.Timestamp("2020-01-02") and frame["date"].iloc[-1] == pd.Timestamp("2020-03-31")
+    assert frame["date"].iloc[0] == pd.Timestamp("2020-01-02") and frame["date"].iloc[-1] == pd.Timestamp(
+        "2020-03-31"
+    )
 
 
 def test_too_short_range_names_the_range():
@@ -538,7 +596,11 @@ def test_too_short_range_names_the_range():
 
 def test_normalise_ticker():
     assert [normalise_ticker(t) for t in [" aapl ", "btc-usd", "^gspc", "brk.b", "eurusd=x"]] == [
-        "AAPL", "BTC-USD", "^GSPC", "BRK.B", "EURUSD=X"
+        "AAPL",
+        "BTC-USD",
+        "^GSPC",
+        "BRK.B",
+        "EURUSD=X",
     ]
     for bad in ["../etc", "A B", "", "   ", "....", "A" * 16, "AAPL;rm", "a/b", "%2e%2e"]:
         with pytest.raises(DataError):
@@ -549,7 +611,12 @@ def test_normalise_ticker():
 
 def test_periods_per_year(make_ohlcv):
     assert [periods_per_year(t) for t in ["BTC-USD", "eth-usdt", "SOL-EUR", "AAPL", "BRK-B", "^GSPC"]] == [
-        365, 365, 365, 252, 252, 252
+        365,
+        365,
+        365,
+        252,
+        252,
+        252,
     ]
     assert periods_per_year(data.DATA_DIR / "BTC-USD.csv") == 365
     btc, prov = load_ohlcv("BTC-USD", live=False, use_cache=False)
@@ -560,8 +627,16 @@ def test_periods_per_year(make_ohlcv):
 
 def test_provenance_round_trips_through_json():
     _, prov = load_ohlcv("TSLA", live=False, use_cache=False)
-    live = Provenance("live", "X", dt.date(2020, 1, 1), dt.date(2020, 6, 1), 100, "ab" * 32,
-                      dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), note="n")
+    live = Provenance(
+        "live",
+        "X",
+        dt.date(2020, 1, 1),
+        dt.date(2020, 6, 1),
+        100,
+        "ab" * 32,
+        dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        note="n",
+    )
     for item in (prov, live):
         restored = Provenance.from_dict(json.loads(json.dumps(item.to_dict())))
         assert restored == item and restored.label == item.label

@@ -19,7 +19,7 @@ COSTS = st.builds(
 
 
 @st.composite
-def markets(draw, min_bars: int = 2, max_bars: int = 60):
+def markets(draw, min_bars: int = 2, max_bars: int = 40):
     n = draw(st.integers(min_value=min_bars, max_value=max_bars))
     open_ = np.array(draw(st.lists(PRICE, min_size=n, max_size=n)))
     close = np.array(draw(st.lists(PRICE, min_size=n, max_size=n)))
@@ -27,7 +27,7 @@ def markets(draw, min_bars: int = 2, max_bars: int = 60):
     return open_, close, targets
 
 
-SETTINGS = settings(max_examples=150, deadline=None)
+SETTINGS = settings(max_examples=80, deadline=None)
 
 
 @SETTINGS
