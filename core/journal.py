@@ -9,6 +9,7 @@ the control characters that the xlsx format cannot store (openpyxl would raise o
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterable
@@ -127,7 +128,9 @@ def table_to_csv_bytes(df: pd.DataFrame) -> bytes:
 
     :param df: the table (journal, leaderboard, risk table...).
     """
-    return neutralise_frame(df).to_csv(index=False, date_format="%Y-%m-%d").encode("utf-8")
+    # Quote every text field: an unquoted carriage return inside a cell would start a new row on reading.
+    text = neutralise_frame(df).to_csv(index=False, date_format="%Y-%m-%d", quoting=csv.QUOTE_NONNUMERIC)
+    return text.encode("utf-8")
 
 
 def table_to_excel_bytes(df: pd.DataFrame, sheet_name: str = "Table") -> bytes:

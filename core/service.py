@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -84,11 +85,36 @@ def _finish(frame: pd.DataFrame, provenance, start, end) -> MarketData:
     return MarketData(frame=shown, provenance=provenance, periods_per_year=periods_per_year(frame))
 
 
+LIVE_TTL_SECONDS = 15 * 60
+"""A live download is reused for this long: page callbacks must not hit Yahoo on every click."""
+_LIVE: dict[str, tuple[float, Any]] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def _load_ticker(symbol: str, live: bool):
+    from core.data import load_ohlcv
+
+    if not live:
+        return load_ohlcv(symbol, live=False)
+    now = time.monotonic()
+    with _LIVE_LOCK:
+        hit = _LIVE.get(symbol)
+    if hit is not None and now - hit[0] < LIVE_TTL_SECONDS:
+        frame, provenance = hit[1]
+        return frame.copy(), provenance
+    loaded = load_ohlcv(symbol, live=True)
+    with _LIVE_LOCK:
+        _LIVE[symbol] = (now, loaded)
+        if len(_LIVE) > 64:  # bounded: drop the oldest
+            del _LIVE[min(_LIVE, key=lambda k: _LIVE[k][0])]
+    return loaded[0].copy(), loaded[1]
+
+
 def load_market(ticker: str, start=None, end=None, *, live: bool = True) -> MarketData:
     """Market data for a ticker through the live -> cache -> bundled chain, with indicators."""
-    from core.data import load_ohlcv, normalise_ticker
+    from core.data import normalise_ticker
 
-    frame, provenance = load_ohlcv(normalise_ticker(ticker), live=live)
+    frame, provenance = _load_ticker(normalise_ticker(ticker), live)
     return _finish(frame, provenance, start, end)
 
 
@@ -213,17 +239,25 @@ def load_agents_for(ticker: str, data_sha256: str | None, models_dir=None):
         return None, f"The trained agents for {ticker} cannot be used: {exc}"
 
 
+def battle_data(ticker: str):
+    """(frame, provenance) the arena battles on: the bundled snapshot for bundled tickers (the shipped
+    agents were trained on it, so their out-of-sample window and data hash refer to it), else the last
+    cached download."""
+    from core.data import BUNDLED_TICKERS, load_ohlcv
+
+    return load_ohlcv(ticker, live=False, use_cache=ticker not in BUNDLED_TICKERS)
+
+
 def run_arena(spec: BattleSpec, *, models_dir=None) -> ArenaView:
     """Battle the agents (when available) and the four benchmarks on the spec's window, cached.
 
-    The arena always uses the offline chain (cache, then bundled snapshot): the shipped agents were
-    trained on that snapshot, so their out-of-sample window is defined on it.
+    The arena never downloads (see `battle_data`).
     """
     from core.arena import run_battle
-    from core.data import load_ohlcv, normalise_ticker
+    from core.data import normalise_ticker
 
     ticker = normalise_ticker(spec.ticker)
-    frame, provenance = load_ohlcv(ticker, live=False)
+    frame, provenance = battle_data(ticker)
     agents, message = load_agents_for(ticker, provenance.sha256, models_dir)
     result = run_battle(
         frame, ticker=ticker, provenance=provenance, costs=spec.costs(), agents=agents,
@@ -237,10 +271,10 @@ def run_arena(spec: BattleSpec, *, models_dir=None) -> ArenaView:
 def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_dir=None):
     """Each contestant's return at each cost level and each agent's break-even cost (core.arena)."""
     from core.arena import cost_stress
-    from core.data import load_ohlcv, normalise_ticker
+    from core.data import normalise_ticker
 
     ticker = normalise_ticker(spec.ticker)
-    frame, provenance = load_ohlcv(ticker, live=False)
+    frame, provenance = battle_data(ticker)
     agents, _message = load_agents_for(ticker, provenance.sha256, models_dir)
     key = ("stress", ticker, provenance.sha256, spec.window, spec.start, spec.end, tuple(levels_bps),
            _models_stamp(ticker, models_dir))

@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     if args.split is not None:  # an explicit split wins over the model cards' dates
         test_start = str(frame["date"].iloc[min(int(len(frame) * args.split), len(frame) - 1)].date())
 
+    reason = ""
     with tempfile.TemporaryDirectory(prefix="neon-battle-") as tmp:
         if args.train_timesteps is not None:
             agents = _trained_agents(args, frame, provenance, tmp, out)
@@ -142,8 +143,6 @@ def run(args: argparse.Namespace) -> int:
             agents = load_agents(_model_ticker(args, provenance), models_dir=args.models, data_sha256=provenance.sha256)
         else:
             agents, reason = _default_agents(_model_ticker(args, provenance), provenance)
-            if agents is None:
-                print(f"no agents found: {reason}; running the benchmarks only", file=sys.stderr)
         result = run_battle(
             frame,
             ticker=ticker,
@@ -156,8 +155,11 @@ def run(args: argparse.Namespace) -> int:
             in_sample=args.in_sample,
         )
     print(leaderboard_text(result), file=out)
+    if reason:  # said after the battle, so that a failing battle prints one error line only
+        print(f"no agents found: {reason}; ran the benchmarks only", file=sys.stderr)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        if not (reason and warning.startswith("no agents")):  # already said, with the reason
+            print(f"warning: {warning}", file=sys.stderr)
     emit_json(result.to_json_dict(), args.json)
     return 0
 

@@ -1,0 +1,74 @@
+"""Browser: the arena shows all four agents' markers and the leaderboard; replay plays; journal downloads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.browser.conftest import severe_logs
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+pytestmark = pytest.mark.skipif(not (MODELS / "AAPL").is_dir(), reason="shipped AAPL models not present")
+
+
+def _js(dash_duo, script):
+    return dash_duo.driver.execute_script(script)
+
+
+def test_arena_shows_markers_of_all_four_agents_and_the_leaderboard(dash_duo, neon_app):
+    dash_duo.start_server(neon_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/arena")
+    dash_duo.wait_for_contains_text("#arn-sample-tag", "OUT-OF-SAMPLE", timeout=30)
+    dash_duo.wait_for_contains_text("#arn-leaderboard", "Buy & Hold", timeout=30)
+    names = _js(dash_duo, "return document.querySelector('#arn-candles .js-plotly-plot').data"
+                          ".filter(t => t.mode === 'markers' && t.x.length > 0).map(t => t.name)")
+    for label in ("Conservative", "Aggressive", "Momentum", "Mean-Reversion"):
+        assert any(n.startswith(label) for n in names), (label, names)
+    board = dash_duo.find_element("#arn-leaderboard").text
+    for label in ("Conservative", "Aggressive", "Momentum", "Mean-Reversion", "SMA", "RSI", "Cash"):
+        assert label in board
+    assert severe_logs(dash_duo) == []
+
+
+def test_replay_play_advances_the_bar(dash_duo, neon_app):
+    dash_duo.start_server(neon_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/replay")
+    dash_duo.wait_for_contains_text("#rpl-bar-label", "Bar 1 /", timeout=30)
+    dash_duo.find_element("#rpl-play").click()
+    time.sleep(2.5)
+    label = dash_duo.find_element("#rpl-bar-label").text
+    bar = int(label.split()[1])
+    assert bar > 5, label
+    candles = _js(dash_duo, "return document.querySelector('#rpl-fig .js-plotly-plot').data[0].x.length")
+    assert candles >= bar - 1  # revealed bar by bar
+    dash_duo.find_element("#rpl-play").click()  # pause
+    assert "Play" in dash_duo.find_element("#rpl-play").text
+    assert severe_logs(dash_duo) == []
+
+
+def _wait_for_file(folder: Path, suffix: str, timeout: float = 20) -> Path:
+    end = time.time() + timeout
+    while time.time() < end:
+        done = [p for p in folder.glob(f"*{suffix}") if not p.name.endswith(".crdownload")]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {suffix} file downloaded into {folder}")
+
+
+def test_journal_downloads_read_back_with_the_same_rows(dash_duo, neon_app):
+    dash_duo.start_server(neon_app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/journal")
+    dash_duo.wait_for_contains_text("#jrn-summary", "fills shown", timeout=30)
+    shown = int(dash_duo.find_element("#jrn-summary").text.split()[0].replace(",", ""))
+    folder = Path(dash_duo.download_path)
+    dash_duo.find_element("#jrn-csv").click()
+    csv = pd.read_csv(_wait_for_file(folder, ".csv"))
+    dash_duo.find_element("#jrn-xlsx").click()
+    xlsx = pd.read_excel(_wait_for_file(folder, ".xlsx"))
+    assert len(csv) == len(xlsx) == shown > 0
+    assert list(csv.columns) == list(xlsx.columns)
+    assert severe_logs(dash_duo) == []
