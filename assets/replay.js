@@ -91,6 +91,32 @@
     return [update, indices];
   }
 
+  var FOLLOW_BARS = 150;
+
+  function followRanges(d, i) {
+    // A moving window over the last FOLLOW_BARS bars, with y ranges fitted to what is visible.
+    var lo = Math.max(0, i - FOLLOW_BARS), hi = Math.min(d.dates.length - 1, Math.max(i + 8, lo + 40));
+    var pmin = Infinity, pmax = -Infinity, emin = Infinity, emax = -Infinity;
+    var curves = d.agents.map(function (a) { return a.equity; });
+    if (d.bh.length) { curves.push(d.bh); }
+    for (var j = lo; j <= i; j++) {
+      pmin = Math.min(pmin, d.low[j]); pmax = Math.max(pmax, d.high[j]);
+      curves.forEach(function (c) {
+        if (c[j] !== null) { var v = 100 * c[j] / d.cash0; emin = Math.min(emin, v); emax = Math.max(emax, v); }
+      });
+    }
+    var pp = 0.08 * Math.max(pmax - pmin, 1e-9), ep = 0.1 * Math.max(emax - emin, 1);
+    return { x: [d.dates[lo], d.dates[hi]], y: [pmin - pp, pmax + pp], y2: [emin - ep, emax + ep] };
+  }
+
+  function applyRanges(layout, r) {
+    layout.xaxis = Object.assign({}, layout.xaxis, { range: r.x, autorange: false });
+    layout.xaxis2 = Object.assign({}, layout.xaxis2, { range: r.x, autorange: false });
+    layout.yaxis = Object.assign({}, layout.yaxis, { range: r.y, autorange: false });
+    layout.yaxis2 = Object.assign({}, layout.yaxis2, { range: r.y2, autorange: false });
+    return layout;
+  }
+
   function cell(text, style) {
     return { type: "Td", namespace: "dash_html_components", props: { children: text, style: style || {} } };
   }
@@ -131,12 +157,14 @@
         if (value + 1 >= max) { return [max, true, "↺ Replay"]; }
         return [value + 1, NU(), NU()];
       },
-      render: function (value, data, sound) {
+      render: function (value, data, follow, sound) {
         if (!data || !data.dates) { return [NU(), NU(), NU(), NU()]; }
         var i = Math.max(0, Math.min(value || 0, data.dates.length - 1));
         var label = "Bar " + (i + 1) + " / " + data.dates.length + " · " + data.dates[i] + " · close " +
           Number(data.close[i]).toLocaleString(undefined, { maximumFractionDigits: 2 });
-        var stepForward = state.data === data && i === state.last + 1;
+        var trig = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
+        var followToggled = trig.indexOf("rpl-follow.value") >= 0;
+        var stepForward = state.data === data && i === state.last + 1 && !followToggled;
         var figure = NU(), extend = NU();
         if (stepForward) {
           extend = extendFor(data, i);
@@ -149,8 +177,20 @@
             if (buys) { playSound("buy"); }
             if (sells) { setTimeout(function () { playSound("sell"); }, buys ? 180 : 0); }
           }
+          if (follow) {
+            var r = followRanges(data, i);
+            var gd = document.querySelector("#rpl-fig .js-plotly-plot");
+            if (gd && window.Plotly) {
+              // viewport only (no data): the new bar arrives through extendData
+              window.requestAnimationFrame(function () {
+                window.Plotly.relayout(gd, { "xaxis.range": r.x, "xaxis2.range": r.x, "yaxis.range": r.y,
+                                             "yaxis2.range": r.y2 });
+              });
+            }
+          }
         } else {
           figure = buildFigure(data, i);
+          if (follow) { figure.layout = applyRanges(JSON.parse(JSON.stringify(figure.layout)), followRanges(data, i)); }
         }
         state.last = i; state.data = data;
         return [figure, extend, panel(data, i), label];

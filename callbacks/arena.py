@@ -16,11 +16,12 @@ from layouts.components import kpi, sample_tag
 
 PCT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure", "var_95", "cvar_95"}
 BOARD_COLUMNS = [
-    ("contestant", "Contestant"), ("type", "Type"), ("total_return", "Return"), ("cagr", "CAGR"),
+    ("contestant", "Contestant"), ("type", "Type"), ("total_return", "Return"),
+    ("beats", "Beats buy-and-hold?"), ("cagr", "CAGR"),
     ("volatility", "Vol"), ("sharpe", "Sharpe"), ("sharpe_ci", "Sharpe 95% CI"), ("sortino", "Sortino"),
     ("max_drawdown", "Max DD"), ("calmar", "Calmar"), ("win_rate", "Win rate"), ("trades", "Trades"),
     ("exposure", "Exposure"), ("turnover", "Turnover"), ("costs_paid", "Costs paid"), ("var_95", "VaR 95"),
-    ("cvar_95", "CVaR 95"), ("beats", "Beats buy-and-hold?"),
+    ("cvar_95", "CVaR 95"),
 ]
 
 

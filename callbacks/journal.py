@@ -52,14 +52,14 @@ def journal_columns() -> list[dict]:
 
 
 def journal_outputs(spec_dict, contestants, side, models_dir=None) -> tuple:
-    """(options, header, summary, rows, columns, alert)."""
+    """(options, header, summary, rows, columns, alert, tooltips)."""
     try:
         view, journal = battle_journal(spec_dict, models_dir)
         shown = filtered(journal, contestants, side)
     except ValueError as exc:
-        return no_update, no_update, no_update, no_update, no_update, error_alert(str(exc))
+        return (no_update,) * 5 + (error_alert(str(exc)), no_update)
     except Exception as exc:  # noqa: BLE001
-        return no_update, no_update, no_update, no_update, no_update, unexpected_error_alert(exc, "building the journal")
+        return (no_update,) * 5 + (unexpected_error_alert(exc, "building the journal"), no_update)
     result = view.result
     options = [{"label": c.label, "value": c.name} for c in result.contestants]
     header = sample_tag(result.sample, f"{result.ticker} · {result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d}"
@@ -70,7 +70,9 @@ def journal_outputs(spec_dict, contestants, side, models_dir=None) -> tuple:
                "fills happen at the next open.")
     alert = None if view.agents_ready else error_alert(view.agents_message + " The journal lists the benchmarks only.",
                                                        color="info")
-    return options, header, summary, table_records(shown), journal_columns(), alert
+    rows = table_records(shown)
+    tooltips = [{"probabilities": {"value": r.get("probabilities") or "", "type": "text"}} for r in rows]
+    return options, header, summary, rows, journal_columns(), alert, tooltips
 
 
 def export_journal(which: str, spec_dict, contestants, side, models_dir=None):
@@ -93,6 +95,7 @@ def register(app, settings) -> None:
         Output(ids.JRN_TABLE, "data"),
         Output(ids.JRN_TABLE, "columns"),
         Output(ids.JRN_ALERT, "children"),
+        Output(ids.JRN_TABLE, "tooltip_data"),
         Input(ids.JRN_CONTESTANTS, "value"),
         Input(ids.JRN_SIDE, "value"),
         State(ids.BATTLE_SPEC, "data"),

@@ -127,5 +127,6 @@ def register(app, settings) -> None:
         Output(ids.RPL_BAR_LABEL, "children"),
         Input(ids.RPL_SLIDER, "value"),
         Input(ids.RPL_DATA, "data"),
+        Input(ids.RPL_FOLLOW, "value"),
         State(ids.RPL_SOUND, "value"),
     )

@@ -410,7 +410,9 @@ def resolve_window(
 
     if start < warmup:
         first_ok = dates[warmup] if warmup < n else None
-        where = f"bar {warmup} ({first_ok:%Y-%m-%d})" if first_ok is not None else "none: the data is too short"
+        where = (
+            f"bar {warmup} ({first_ok:%Y-%m-%d})" if first_ok is not None else "none: the data is too short"
+        )
         raise ValueError(
             f"the window starts on {dates[min(start, n - 1)]:%Y-%m-%d}, inside the indicator warm-up; "
             f"the first usable bar is {where}"
@@ -447,7 +449,7 @@ def _periods_per_year(ticker: str, frame: pd.DataFrame) -> int:
 
 
 def _level_labels(targets: np.ndarray) -> list[str]:
-    """"hold" (NaN: no new decision), "long" (1.0), "flat" (0.0) or the level in percent."""
+    """ "hold" (NaN: no new decision), "long" (1.0), "flat" (0.0) or the level in percent."""
     targets = np.asarray(targets, dtype=float)
     labels = np.where(np.isnan(targets), "hold", np.where(targets >= 1.0, "long", "flat")).astype(object)
     partial = np.flatnonzero((targets > 0.0) & (targets < 1.0))
@@ -491,7 +493,11 @@ def trades_frame(
     dates = pd.to_datetime(window["date"]).to_numpy()
 
     def at_decision(column: str) -> np.ndarray:
-        return window[column].to_numpy(dtype=float)[decision] if column in window else np.full(len(fills), np.nan)
+        return (
+            window[column].to_numpy(dtype=float)[decision]
+            if column in window
+            else np.full(len(fills), np.nan)
+        )
 
     prob_text = (
         [_probs_text(action_labels, probs[d]) for d in decision] if probs is not None else [""] * len(fills)
@@ -515,8 +521,21 @@ def trades_frame(
             "probabilities": prob_text,
         },
         columns=[
-            "date", "decision_date", "side", "quantity", "price", "value", "cost", "position_after",
-            "equity_after", "decision", "close", "rsi", "sma20", "macd", "probabilities",
+            "date",
+            "decision_date",
+            "side",
+            "quantity",
+            "price",
+            "value",
+            "cost",
+            "position_after",
+            "equity_after",
+            "decision",
+            "close",
+            "rsi",
+            "sma20",
+            "macd",
+            "probabilities",
         ],
     )
 
@@ -635,8 +654,19 @@ def run_battle(
     key = hashlib.sha256(
         json.dumps(
             [
-                frame_hash(frame), ticker, window.start, window.end, window.sample, costs.commission_bps,
-                costs.slippage_bps, cash0, _agents_key(agents), names, shared_market, ppy, seed,
+                frame_hash(frame),
+                ticker,
+                window.start,
+                window.end,
+                window.sample,
+                costs.commission_bps,
+                costs.slippage_bps,
+                cash0,
+                _agents_key(agents),
+                names,
+                shared_market,
+                ppy,
+                seed,
             ],
             default=str,
         ).encode()
@@ -652,7 +682,9 @@ def run_battle(
     return result
 
 
-def _battle(frame, ticker, prov, window, costs, cash0, agents, names, shared_market, ppy, seed) -> BattleResult:
+def _battle(
+    frame, ticker, prov, window, costs, cash0, agents, names, shared_market, ppy, seed
+) -> BattleResult:
     start, end = window.start, window.end
     rows = frame.iloc[start:end].reset_index(drop=True)
     open_, close = rows["open"].to_numpy(dtype=float), rows["close"].to_numpy(dtype=float)
@@ -673,8 +705,18 @@ def _battle(frame, ticker, prov, window, costs, cash0, agents, names, shared_mar
             label, colour, symbol = _agent_style(name)
             contestants.append(
                 _build(
-                    name, label, "agent", colour, symbol, rollout.targets, rollout.result, actions, rows, ppy,
-                    probs=rollout.probs, action_labels=labels,
+                    name,
+                    label,
+                    "agent",
+                    colour,
+                    symbol,
+                    rollout.targets,
+                    rollout.result,
+                    actions,
+                    rows,
+                    ppy,
+                    probs=rollout.probs,
+                    action_labels=labels,
                 )
             )
 
@@ -685,18 +727,32 @@ def _battle(frame, ticker, prov, window, costs, cash0, agents, names, shared_mar
         targets = benchmark_targets(name, frame, start, end)
         sim = simulate(open_, close, targets, costs, cash0)
         contestants.append(
-            _build(name, spec.label, "benchmark", spec.colour, spec.symbol, targets, sim, _level_labels(targets),
-                   rows, ppy)
+            _build(
+                name,
+                spec.label,
+                "benchmark",
+                spec.colour,
+                spec.symbol,
+                targets,
+                sim,
+                _level_labels(targets),
+                rows,
+                ppy,
+            )
         )
     # One paired bootstrap for every contestant's Sharpe interval: same resampled days, one matrix product.
     intervals = metrics_mod.sharpe_confidence_intervals(
         np.column_stack([_finite_or_zero(c.returns) for c in contestants]), ppy, seed=seed
     )
     for c, (low, high) in zip(contestants, intervals, strict=True):
-        c.metrics = metrics_mod.performance_summary(c.sim, ppy, seed=seed, sharpe_ci=(float(low), float(high)))
+        c.metrics = metrics_mod.performance_summary(
+            c.sim, ppy, seed=seed, sharpe_ci=(float(low), float(high))
+        )
     bh_return = next(c for c in contestants if c.name == "buy_and_hold").metrics["total_return"]
     for c in contestants:
-        c.metrics["beats_buy_and_hold"] = bool(c.name != "buy_and_hold" and c.metrics["total_return"] > bh_return)
+        c.metrics["beats_buy_and_hold"] = bool(
+            c.name != "buy_and_hold" and c.metrics["total_return"] > bh_return
+        )
     contestants = [c for c in contestants if c.kind == "agent" or c.name in names]
 
     dates = pd.DatetimeIndex(pd.to_datetime(rows["date"]))
@@ -870,7 +926,9 @@ def cost_stress(
         else:
             i = next(k for k in range(len(levels) - 1) if positive[k] != positive[k + 1])
             break_even[name] = BreakEven(
-                name, BREAK_EVEN_CROSSES, _bisect(lambda c, n=name: edge(n, c), levels[i], levels[i + 1], tolerance_bps)
+                name,
+                BREAK_EVEN_CROSSES,
+                _bisect(lambda c, n=name: edge(n, c), levels[i], levels[i + 1], tolerance_bps),
             )
     return CostStress(levels_bps=levels, returns=returns, break_even=break_even)
 

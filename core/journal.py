@@ -21,8 +21,24 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 JOURNAL_COLUMNS = (
-    "contestant", "label", "kind", "date", "side", "quantity", "price", "value", "cost", "position_after",
-    "equity_after", "decision_date", "decision", "close", "rsi", "sma20", "macd", "probabilities",
+    "contestant",
+    "label",
+    "kind",
+    "date",
+    "side",
+    "quantity",
+    "price",
+    "value",
+    "cost",
+    "position_after",
+    "equity_after",
+    "decision_date",
+    "decision",
+    "close",
+    "rsi",
+    "sma20",
+    "macd",
+    "probabilities",
 )
 SIDES = ("buy", "sell")
 

@@ -49,7 +49,9 @@ def _finite(values) -> np.ndarray:
 
 def _check_periods(periods_per_year: float) -> None:
     if not periods_per_year > 0:
-        raise ValueError(f"periods_per_year must be positive (252 stocks, 365 crypto), got {periods_per_year}")
+        raise ValueError(
+            f"periods_per_year must be positive (252 stocks, 365 crypto), got {periods_per_year}"
+        )
 
 
 def simple_returns(equity) -> np.ndarray:

@@ -75,7 +75,9 @@ def crossover_targets(fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
     return targets
 
 
-def sma_crossover_targets(close: pd.Series | np.ndarray, fast: int = SMA_FAST, slow: int = SMA_SLOW) -> np.ndarray:
+def sma_crossover_targets(
+    close: pd.Series | np.ndarray, fast: int = SMA_FAST, slow: int = SMA_SLOW
+) -> np.ndarray:
     """SMA crossover decisions over a whole close series (see the module docstring for the rule).
 
     :param close: closing prices, oldest first.
@@ -149,17 +151,29 @@ BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in (
         Benchmark(
-            "buy_and_hold", "Buy & Hold", "#f5f5f5", "hexagon", "all in at the first bar, never sells",
+            "buy_and_hold",
+            "Buy & Hold",
+            "#f5f5f5",
+            "hexagon",
+            "all in at the first bar, never sells",
             _buy_and_hold,
         ),
         Benchmark("cash", "Cash", "#8a8fa8", "x", "stays in cash, never trades", _cash),
         Benchmark(
-            "sma_crossover", "SMA 20/50 Cross", "#b388ff", "pentagon",
-            "long on a strict SMA20-over-SMA50 cross, flat on the cross back", _sma_crossover,
+            "sma_crossover",
+            "SMA 20/50 Cross",
+            "#b388ff",
+            "pentagon",
+            "long on a strict SMA20-over-SMA50 cross, flat on the cross back",
+            _sma_crossover,
         ),
         Benchmark(
-            "rsi_30_70", "RSI 30/70", "#ff9e40", "star",
-            "long when RSI(14) < 30, flat when RSI(14) > 70", _rsi_30_70,
+            "rsi_30_70",
+            "RSI 30/70",
+            "#ff9e40",
+            "star",
+            "long when RSI(14) < 30, flat when RSI(14) > 70",
+            _rsi_30_70,
         ),
     )
 }
@@ -215,7 +229,9 @@ def _rule_levels(name: str, frame: pd.DataFrame, start: int, end: int) -> np.nda
         elif name == "momentum":  # scale with the trend
             levels = np.where(close > sma20, np.where(hist > 0, 4, 3), np.where(hist > 0, 1, 0))
         else:  # mean reversion: graded by RSI
-            levels = np.select([rsi_values < 30, rsi_values < 45, rsi_values > 70, rsi_values > 55], [4, 3, 0, 1], 2)
+            levels = np.select(
+                [rsi_values < 30, rsi_values < 45, rsi_values > 70, rsi_values > 55], [4, 3, 0, 1], 2
+            )
     return levels[start:end].astype(int)
 
 
@@ -234,7 +250,9 @@ class RuleAgentSet:
         self.cards: dict[str, dict] = {}
         self.warnings: list[str] = ["rule-based stand-in agents (no trained models)"]
 
-    def rollout(self, frame, start: int, end: int, costs=None, cash0: float = 100_000.0, shared_market: bool = False):
+    def rollout(
+        self, frame, start: int, end: int, costs=None, cash0: float = 100_000.0, shared_market: bool = False
+    ):
         """Decisions and accounts of every stand-in over bars start..end-1 (decision at t sees rows <= t)."""
         open_ = frame["open"].to_numpy(dtype=float)[start:end]
         close = frame["close"].to_numpy(dtype=float)[start:end]

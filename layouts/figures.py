@@ -83,7 +83,7 @@ def market_figure(frame: pd.DataFrame, title: str = "", height: int = 820) -> go
                                         font=dict(color=theme.TEXT), x=0, y=1.02, yanchor="bottom"), row=1, col=1)
     fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.05, bgcolor="#0a0d1a"), row=4, col=1)
     fig.update_xaxes(type="date")
-    if frame["date"].dt.dayofweek.max() < 5:  # stocks: hide weekends so candles stay contiguous
+    if frame["date"].dt.day_of_week.max() < 5:  # stocks: hide weekends so candles stay contiguous
         fig.update_xaxes(rangebreaks=[dict(bounds=["sat", "mon"])])
     fig.update_yaxes(title_text="Price", row=1, col=1)
     fig.update_yaxes(title_text="Vol", row=2, col=1, showticklabels=False)

@@ -25,6 +25,8 @@ def layout(**_query) -> html.Div:
                                      style={"width": "140px"}), width="auto"),
                 dbc.Col(dbc.Switch(id=ids.RPL_SOUND, label="Sound alerts", value=False), width="auto",
                         className="pt-2"),
+                dbc.Col(dbc.Switch(id=ids.RPL_FOLLOW, label="Follow (last 150 bars)", value=True), width="auto",
+                        className="pt-2"),
                 dbc.Col(html.Div(id=ids.RPL_BAR_LABEL, className="bar-label"), className="text-end"),
             ], className="g-3 align-items-center mb-2"),
             dcc.Slider(id=ids.RPL_SLIDER, min=0, max=1, step=1, value=0, marks=None, updatemode="drag",

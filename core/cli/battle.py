@@ -40,7 +40,9 @@ def add_parser(subparsers) -> None:
     source.add_argument("--ticker", help="market symbol, e.g. AAPL (live, cached or bundled data)")
     source.add_argument("--csv", help="path of an OHLCV CSV (date,open,high,low,close,volume)")
     agents = parser.add_mutually_exclusive_group()
-    agents.add_argument("--models", metavar="DIR", help="models directory written by `python -m core train --out DIR`")
+    agents.add_argument(
+        "--models", metavar="DIR", help="models directory written by `python -m core train --out DIR`"
+    )
     agents.add_argument(
         "--train-timesteps",
         type=int,
@@ -49,7 +51,9 @@ def add_parser(subparsers) -> None:
     )
     window = parser.add_mutually_exclusive_group()
     window.add_argument(
-        "--split", type=float, help="fraction of bars before the test window, e.g. 0.8 (default: the model cards')"
+        "--split",
+        type=float,
+        help="fraction of bars before the test window, e.g. 0.8 (default: the model cards')",
     )
     window.add_argument("--test-start", metavar="DATE", help="first date of the test window (YYYY-MM-DD)")
     parser.add_argument("--test-end", metavar="DATE", help="last date of the test window (default: last bar)")
@@ -59,11 +63,14 @@ def add_parser(subparsers) -> None:
         default=DEFAULT_COST_BPS,
         help=(
             "total cost per fill in basis points, charged as commission on the traded notional with no "
-            f"separate slippage, i.e. Costs(commission_bps=COST, slippage_bps=0) (default {DEFAULT_COST_BPS:g} "
+            "separate slippage, i.e. Costs(commission_bps=COST, slippage_bps=0) "
+            f"(default {DEFAULT_COST_BPS:g} "
             "= the app's 10 commission + 5 slippage)"
         ),
     )
-    parser.add_argument("--in-sample", action="store_true", help="battle on the agents' training period instead")
+    parser.add_argument(
+        "--in-sample", action="store_true", help="battle on the agents' training period instead"
+    )
     parser.add_argument(
         "--shared-market", action="store_true", help="the agents' net order flow moves their fill prices"
     )
@@ -140,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
 
             if not Path(args.models).is_dir():
                 raise UsageError(f"--models {args.models} is not a directory")
-            agents = load_agents(_model_ticker(args, provenance), models_dir=args.models, data_sha256=provenance.sha256)
+            agents = load_agents(
+                _model_ticker(args, provenance), models_dir=args.models, data_sha256=provenance.sha256
+            )
         else:
             agents, reason = _default_agents(_model_ticker(args, provenance), provenance)
         result = run_battle(
@@ -179,21 +188,47 @@ def _num(value, digits: int = 2) -> str:
 def leaderboard_text(result) -> str:
     """The battle as a plain-text leaderboard (best total return first)."""
     header = (
-        f"{result.ticker}  {result.test_start} to {result.test_end}  ({result.sample}, {len(result.dates)} bars, "
+        f"{result.ticker}  {result.test_start} to {result.test_end}  "
+        f"({result.sample}, {len(result.dates)} bars, "
         f"{result.cost_bps:g} bps per fill)"
     )
     source = result.provenance.get("label") or result.provenance.get("source") or ""
-    columns = ("contestant", "kind", "return", "CAGR", "Sharpe [95% CI]", "Sortino", "max DD", "Calmar",
-               "win", "fills", "exposure", "VaR95", "CVaR95", "> B&H")
+    columns = (
+        "contestant",
+        "kind",
+        "return",
+        "CAGR",
+        "Sharpe [95% CI]",
+        "Sortino",
+        "max DD",
+        "Calmar",
+        "win",
+        "fills",
+        "exposure",
+        "VaR95",
+        "CVaR95",
+        "> B&H",
+    )
     rows = []
     for _, m in result.leaderboard().iterrows():
-        rows.append((
-            m["label"], m["kind"], _pct(m["total_return"]), _pct(m["cagr"]),
-            f"{_num(m['sharpe'])} [{_num(m['sharpe_ci_low'])}, {_num(m['sharpe_ci_high'])}]",
-            _num(m["sortino"]), _pct(m["max_drawdown"]), _num(m["calmar"]), _pct(m["win_rate"]).lstrip("+"),
-            str(int(m["trades"])), _pct(m["exposure"]).lstrip("+"), _pct(m["var_95"]).lstrip("+"),
-            _pct(m["cvar_95"]).lstrip("+"), "yes" if m["beats_buy_and_hold"] else "",
-        ))
+        rows.append(
+            (
+                m["label"],
+                m["kind"],
+                _pct(m["total_return"]),
+                _pct(m["cagr"]),
+                f"{_num(m['sharpe'])} [{_num(m['sharpe_ci_low'])}, {_num(m['sharpe_ci_high'])}]",
+                _num(m["sortino"]),
+                _pct(m["max_drawdown"]),
+                _num(m["calmar"]),
+                _pct(m["win_rate"]).lstrip("+"),
+                str(int(m["trades"])),
+                _pct(m["exposure"]).lstrip("+"),
+                _pct(m["var_95"]).lstrip("+"),
+                _pct(m["cvar_95"]).lstrip("+"),
+                "yes" if m["beats_buy_and_hold"] else "",
+            )
+        )
     widths = [max(len(str(r[i])) for r in (columns, *rows)) for i in range(len(columns))]
     lines = [header] + ([f"data: {source}"] if source else [])
     lines.append("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))

@@ -112,7 +112,8 @@ def test_replay_payload_carries_bars_agents_and_fixed_axes():
 
 @needs_models
 def test_journal_lists_every_fill_and_filters_by_side():
-    options, header, summary, rows, columns, alert = journal.journal_outputs(OOS, [], "all", MODELS)
+    options, header, summary, rows, columns, alert, tips = journal.journal_outputs(OOS, [], "all", MODELS)
+    assert len(tips) == len(rows)
     _view, full = journal.battle_journal(OOS, MODELS)
     assert len(rows) == len(full) > 0
     assert {o["value"] for o in options} >= set(PERSONALITIES)

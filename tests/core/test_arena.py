@@ -1,4 +1,4 @@
-"""The battle engine: windows, contestants, metrics, trades, cache, JSON, cost stress; fakes and real models."""
+"""The battle engine: windows, contestants, metrics, trades, cache, JSON, cost stress (fakes, real models)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class FakeRollout:
 
 
 class ScheduleAgents:
-    """A fake AgentSet: each agent's target at bar t is rule(t, frame) (t = absolute bar), accounted by simulate."""
+    """A fake AgentSet: an agent's target at (absolute) bar t is rule(t, frame); accounted by simulate."""
 
     def __init__(self, rules: dict, cards: dict | None = None, warnings: list | None = None):
         self.rules = rules
@@ -60,7 +60,11 @@ class ScheduleAgents:
             targets = np.array([rule(t, frame) for t in range(start, end)], dtype=float)
             actions = (targets > 0).astype(int)
             out[name] = FakeRollout(
-                targets, actions, np.eye(2)[actions], ("flat", "long"), simulate(open_, close, targets, costs, cash0)
+                targets,
+                actions,
+                np.eye(2)[actions],
+                ("flat", "long"),
+                simulate(open_, close, targets, costs, cash0),
             )
         return out
 
@@ -83,10 +87,12 @@ def _card(train: tuple[str, str], test: tuple[str, str]) -> dict:
 
 def test_card_period_reads_several_card_shapes():
     assert card_period(_card(("2011-02-01", "2020-01-31"), ("2020-02-03", "2026-09-25")), "test") == (
-        pd.Timestamp("2020-02-03"), pd.Timestamp("2026-09-25"),
+        pd.Timestamp("2020-02-03"),
+        pd.Timestamp("2026-09-25"),
     )
     assert card_period({"test_start": "2020-01-02", "test_end": "2021-01-04"}, "test") == (
-        pd.Timestamp("2020-01-02"), pd.Timestamp("2021-01-04"),
+        pd.Timestamp("2020-01-02"),
+        pd.Timestamp("2021-01-04"),
     )
     assert card_period({"test_range": ["2020-01-02", "2021-01-04"]}, "test")[0] == pd.Timestamp("2020-01-02")
     assert card_period({"seed": 0, "test_metrics": {"end": "2020-01-01"}}, "test") is None
@@ -157,7 +163,13 @@ def test_battle_with_rule_agents_and_benchmarks(aapl):
     res = run_battle(aapl, ticker="AAPL", agents=RuleAgentSet(), costs=costs)
     assert isinstance(res, BattleResult)
     assert [c.name for c in res.contestants] == [
-        "conservative", "aggressive", "momentum", "mean_reversion", "buy_and_hold", "cash", "sma_crossover",
+        "conservative",
+        "aggressive",
+        "momentum",
+        "mean_reversion",
+        "buy_and_hold",
+        "cash",
+        "sma_crossover",
         "rsi_30_70",
     ]
     n = res.end - res.start
@@ -168,10 +180,14 @@ def test_battle_with_rule_agents_and_benchmarks(aapl):
     for c in res.contestants:
         assert len(c.actions) == len(c.positions) == len(c.equity) == len(c.targets) == n
         assert c.metrics["trades"] == len(c.trades)
-        assert c.metrics["beats_buy_and_hold"] == (c.name != "buy_and_hold" and c.metrics["total_return"] > bh.metrics["total_return"])
+        assert c.metrics["beats_buy_and_hold"] == (
+            c.name != "buy_and_hold" and c.metrics["total_return"] > bh.metrics["total_return"]
+        )
         if c.kind == "benchmark":  # same simulator, same costs, same window
             np.testing.assert_array_equal(c.equity, simulate(open_, close, c.targets, costs).equity)
-    assert res.contestant("cash").metrics["total_return"] == 0.0 and res.contestant("cash").actions[0] == "flat"
+    assert (
+        res.contestant("cash").metrics["total_return"] == 0.0 and res.contestant("cash").actions[0] == "flat"
+    )
     assert bh.actions[:2] == ["long", "hold"] and bh.metrics["trades"] == 1
     assert res.contestant("conservative").colour == "#00e5ff"  # the personality's own style
 
@@ -181,8 +197,21 @@ def test_trades_carry_the_decision_context_of_the_bar_before(aapl):
     c = res.contestant("momentum")
     t = c.trades
     assert list(t.columns) == [
-        "date", "decision_date", "side", "quantity", "price", "value", "cost", "position_after", "equity_after",
-        "decision", "close", "rsi", "sma20", "macd", "probabilities",
+        "date",
+        "decision_date",
+        "side",
+        "quantity",
+        "price",
+        "value",
+        "cost",
+        "position_after",
+        "equity_after",
+        "decision",
+        "close",
+        "rsi",
+        "sma20",
+        "macd",
+        "probabilities",
     ]
     by_date = aapl.set_index("date")
     for _, row in t.head(20).iterrows():
@@ -200,9 +229,16 @@ def test_trades_carry_the_decision_context_of_the_bar_before(aapl):
 def test_agents_get_the_window_costs_and_shared_market_flag(aapl):
     agents = ScheduleAgents({"aggressive": lambda t, f: 1.0}, warnings=["card drift"])
     costs = Costs(20, 0)
-    res = run_battle(aapl, ticker="AAPL", agents=agents, costs=costs, shared_market=True, test_start="2024-01-02")
+    res = run_battle(
+        aapl, ticker="AAPL", agents=agents, costs=costs, shared_market=True, test_start="2024-01-02"
+    )
     call = agents.calls[-1]
-    assert (call["start"], call["end"], call["costs"], call["shared_market"]) == (res.start, res.end, costs, True)
+    assert (call["start"], call["end"], call["costs"], call["shared_market"]) == (
+        res.start,
+        res.end,
+        costs,
+        True,
+    )
     assert "card drift" in res.warnings and res.shared_market
     # always long from bar 0 == buy-and-hold with the same costs
     np.testing.assert_allclose(res.contestant("aggressive").equity, res.contestant("buy_and_hold").equity)
@@ -259,7 +295,9 @@ def test_the_cache_is_bounded_and_thread_safe(aapl):
 
     def work(cost):
         try:
-            results.append(run_battle(aapl, ticker="AAPL", costs=Costs(cost, 0), benchmarks=("buy_and_hold",)))
+            results.append(
+                run_battle(aapl, ticker="AAPL", costs=Costs(cost, 0), benchmarks=("buy_and_hold",))
+            )
         except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
 
@@ -277,7 +315,9 @@ def test_the_cache_is_bounded_and_thread_safe(aapl):
 
 
 def test_json_dict_is_strict_json_with_equal_length_per_bar_lists(aapl):
-    res = run_battle(aapl, ticker="AAPL", agents=RuleAgentSet(), provenance={"source": "bundled", "sha256": "abc"})
+    res = run_battle(
+        aapl, ticker="AAPL", agents=RuleAgentSet(), provenance={"source": "bundled", "sha256": "abc"}
+    )
     payload = res.to_json_dict()
     text = json.dumps(payload, allow_nan=False)  # NaN/inf became null
     back = json.loads(text)
@@ -285,8 +325,24 @@ def test_json_dict_is_strict_json_with_equal_length_per_bar_lists(aapl):
     assert back["provenance"]["source"] == "bundled"
     for c in back["contestants"]:
         assert {"name", "kind", "metrics", "dates", "actions", "positions", "equity"} <= set(c)
-        assert len(c["dates"]) == len(c["actions"]) == len(c["positions"]) == len(c["equity"]) == res.end - res.start
-        for key in ("total_return", "sharpe", "sortino", "max_drawdown", "calmar", "var_95", "cvar_95", "trades", "exposure"):
+        assert (
+            len(c["dates"])
+            == len(c["actions"])
+            == len(c["positions"])
+            == len(c["equity"])
+            == res.end - res.start
+        )
+        for key in (
+            "total_return",
+            "sharpe",
+            "sortino",
+            "max_drawdown",
+            "calmar",
+            "var_95",
+            "cvar_95",
+            "trades",
+            "exposure",
+        ):
             assert key in c["metrics"]
     cash = next(c for c in back["contestants"] if c["name"] == "cash")
     assert cash["metrics"]["calmar"] is None  # undefined without a drawdown
@@ -308,8 +364,12 @@ def _zigzag(n: int = 400) -> pd.DataFrame:
     open_ = np.concatenate(([100.0], close[:-1]))
     frame = pd.DataFrame(
         {
-            "date": pd.bdate_range("2020-01-01", periods=n), "open": open_, "high": np.maximum(open_, close),
-            "low": np.minimum(open_, close), "close": close, "volume": 1e6,
+            "date": pd.bdate_range("2020-01-01", periods=n),
+            "open": open_,
+            "high": np.maximum(open_, close),
+            "low": np.minimum(open_, close),
+            "close": close,
+            "volume": 1e6,
         }
     )
     return add_indicators(frame)
@@ -333,7 +393,9 @@ def test_cost_stress_break_even_states():
     be = stress.break_even["momentum"]
     assert be.state == "crosses" and 100 < be.cost_bps < 200
     # at the break-even cost the timer's net return equals buy-and-hold's
-    at = run_battle(frame, ticker="ZIG", agents=timer, costs=Costs(be.cost_bps, 0), benchmarks=("buy_and_hold",))
+    at = run_battle(
+        frame, ticker="ZIG", agents=timer, costs=Costs(be.cost_bps, 0), benchmarks=("buy_and_hold",)
+    )
     assert at.contestant("momentum").metrics["total_return"] == pytest.approx(
         at.contestant("buy_and_hold").metrics["total_return"], abs=2e-3
     )
@@ -375,5 +437,7 @@ def test_battle_with_the_shipped_aapl_agents(aapl):
         if c.kind == "agent":
             assert c.probs.shape == (len(res.dates), len(c.action_labels))
             # the env's accounting equals the shared simulator's on the same decisions
-            np.testing.assert_allclose(c.equity, simulate(res.open, res.close, c.targets, res.costs).equity, rtol=1e-9)
+            np.testing.assert_allclose(
+                c.equity, simulate(res.open, res.close, c.targets, res.costs).equity, rtol=1e-9
+            )
     json.dumps(res.to_json_dict(), allow_nan=False)

@@ -55,8 +55,14 @@ def aapl() -> pd.DataFrame:
 def peer(aapl):
     data = aapl.rename(columns=str.capitalize).set_index("Date")
     bt = Backtest(
-        data, SmaCrossLongOnly, cash=100_000, commission=0.001, spread=0.0, trade_on_close=False,
-        exclusive_orders=True, finalize_trades=False,
+        data,
+        SmaCrossLongOnly,
+        cash=100_000,
+        commission=0.001,
+        spread=0.0,
+        trade_on_close=False,
+        exclusive_orders=True,
+        finalize_trades=False,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "some trades remain open": expected, see finalize_trades
@@ -67,8 +73,12 @@ def peer(aapl):
 def ours(aapl):
     targets = sma_crossover_targets(aapl["close"].to_numpy())
     return simulate(
-        aapl["open"].to_numpy(), aapl["close"].to_numpy(), targets, Costs(commission_bps=10, slippage_bps=0),
-        100_000.0, whole_units=True,
+        aapl["open"].to_numpy(),
+        aapl["close"].to_numpy(),
+        targets,
+        Costs(commission_bps=10, slippage_bps=0),
+        100_000.0,
+        whole_units=True,
     )
 
 
@@ -80,7 +90,9 @@ def test_same_trades_entry_and_exit_bars_and_sizes(peer, ours):
     np.testing.assert_array_equal(buys[:46], trades["EntryBar"].to_numpy())
     np.testing.assert_array_equal(sells, trades["ExitBar"].to_numpy())
     np.testing.assert_array_equal(ours.fill_qty[ours.fill_qty > 0][:46], trades["Size"].to_numpy())
-    np.testing.assert_allclose(ours.fill_price[ours.fill_qty > 0][:46], trades["EntryPrice"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        ours.fill_price[ours.fill_qty > 0][:46], trades["EntryPrice"].to_numpy(), rtol=1e-12
+    )
     np.testing.assert_allclose(ours.fill_price[ours.fill_qty < 0], trades["ExitPrice"].to_numpy(), rtol=1e-12)
     assert len(ours.fill_bars) == 93
 

@@ -26,7 +26,7 @@ from core.journal import (
 from core.strategies import RuleAgentSet
 
 REPO = Path(__file__).resolve().parents[2]
-MALICIOUS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "\r=1"]
+MALICIOUS = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\r=1"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,9 @@ def test_filters(journal):
     sells = filter_journal(journal, side="SELL")
     assert len(sells) > 0 and (sells["side"] == "sell").all()
     window = filter_journal(journal, start="2025-03-01", end="2025-03-31")
-    assert window["date"].min() >= pd.Timestamp("2025-03-01") and window["date"].max() <= pd.Timestamp("2025-03-31")
+    assert window["date"].min() >= pd.Timestamp("2025-03-01") and window["date"].max() <= pd.Timestamp(
+        "2025-03-31"
+    )
     assert len(filter_journal(journal)) == len(journal)
     with pytest.raises(ValueError, match="side must be one of buy, sell"):
         filter_journal(journal, side="short")
@@ -130,7 +132,9 @@ def test_generic_tables_reuse_the_neutralisation(battle):
     csv_back = pd.read_csv(io.BytesIO(table_to_csv_bytes(board)))
     assert csv_back.loc[0, "label"].startswith("'=") and "'@kind" in csv_back.columns
     assert pd.api.types.is_float_dtype(csv_back["sharpe"]) and len(csv_back) == len(board)
-    sheet = openpyxl.load_workbook(io.BytesIO(table_to_excel_bytes(board, sheet_name="Leaderboard")))["Leaderboard"]
+    sheet = openpyxl.load_workbook(io.BytesIO(table_to_excel_bytes(board, sheet_name="Leaderboard")))[
+        "Leaderboard"
+    ]
     label_col = [c.value for c in sheet[1]].index("label") + 1
     assert sheet.cell(row=2, column=label_col).data_type == "s"
     assert all(c.data_type == "s" for c in sheet[1])

@@ -82,13 +82,17 @@ def test_win_rate_counts_closed_round_trips_net_of_costs():
     #          bar: 0    1    2    3    4    5    6    7    8
     units = np.array([0, 1.0, 2.0, 0, 0, 1.0, 1.0, 0, 3.0])
     cash = np.array([100.0, 0, -1, 105, 105, 5, 5, 90, 10])
-    np.testing.assert_allclose(m.round_trip_pnls(units, cash), [5.0, -15.0])  # the open trip at bar 8 is not closed
+    np.testing.assert_allclose(
+        m.round_trip_pnls(units, cash), [5.0, -15.0]
+    )  # the open trip at bar 8 is not closed
     assert m.win_rate(units, cash) == 0.5
     assert math.isnan(m.win_rate(np.zeros(5), np.full(5, 100.0)))
 
 
 def test_turnover_and_exposure():
-    assert m.turnover([10.0, -10.0], [100.0, 110.0], [1000.0, 1050.0, 1100.0]) == pytest.approx(2100.0 / 1050.0)
+    assert m.turnover([10.0, -10.0], [100.0, 110.0], [1000.0, 1050.0, 1100.0]) == pytest.approx(
+        2100.0 / 1050.0
+    )
     assert m.exposure([0.0, 0.5, 1.0, np.nan]) == pytest.approx(0.5)
 
 
@@ -142,7 +146,9 @@ def test_sharpe_sortino_volatility_agree_with_quantstats(sample_returns):
     r = sample_returns
     assert m.sharpe_ratio(r.to_numpy(), 252) == pytest.approx(qs.stats.sharpe(r, periods=252), rel=1e-9)
     assert m.sortino_ratio(r.to_numpy(), 252) == pytest.approx(qs.stats.sortino(r, periods=252), rel=1e-9)
-    assert m.annualised_volatility(r.to_numpy(), 252) == pytest.approx(qs.stats.volatility(r, periods=252), rel=1e-9)
+    assert m.annualised_volatility(r.to_numpy(), 252) == pytest.approx(
+        qs.stats.volatility(r, periods=252), rel=1e-9
+    )
     assert m.sharpe_ratio(r.to_numpy(), 365) == pytest.approx(qs.stats.sharpe(r, periods=365), rel=1e-9)
 
 

@@ -60,7 +60,9 @@ def test_rolling_var_is_causal_and_matches_the_point_estimate():
 
 
 def test_monthly_returns_table():
-    dates = pd.to_datetime(["2024-01-30", "2024-01-31", "2024-02-28", "2024-02-29", "2024-03-29", "2025-01-02"])
+    dates = pd.to_datetime(
+        ["2024-01-30", "2024-01-31", "2024-02-28", "2024-02-29", "2024-03-29", "2025-01-02"]
+    )
     equity = np.array([100.0, 110.0, 121.0, 99.0, 108.9, 217.8])
     table = risk.monthly_returns(dates, equity)
     assert list(table.columns)[:12] == list(risk.MONTH_NAMES) and table.columns[-1] == "Year"
@@ -98,7 +100,9 @@ def sample_returns() -> pd.Series:
 def test_var_and_cvar_agree_with_quantstats(sample_returns):
     r = sample_returns
     # quantstats reports losses as negative returns: our positive-loss numbers are their negatives
-    assert risk.parametric_var(r.to_numpy()) == pytest.approx(-qs.stats.value_at_risk(r, confidence=0.95), rel=1e-9)
+    assert risk.parametric_var(r.to_numpy()) == pytest.approx(
+        -qs.stats.value_at_risk(r, confidence=0.95), rel=1e-9
+    )
     assert risk.historical_cvar(r.to_numpy()) == pytest.approx(
         -qs.stats.cvar(r, confidence=0.95, method="historical"), rel=1e-9
     )

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sim import Costs, simulate, target_levels
+from core.sim import Costs, rebalance, simulate, target_levels
 
 PRICE = st.floats(min_value=0.5, max_value=500.0, allow_nan=False, allow_infinity=False)
 TARGET = st.one_of(st.just(float("nan")), st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), st.floats(0.0, 1.0))
@@ -111,3 +111,28 @@ def test_costs_reject_negative_and_absurd_values():
         Costs(slippage_bps=5000.0)
     with pytest.raises(ValueError, match="commission_bps"):
         Costs(commission_bps=float("nan"))
+
+
+def _reference(open_, close, targets, costs, cash0, whole):
+    """Bar-by-bar accounting with the vectorised `rebalance` (the environment's path), for comparison."""
+    levels = target_levels(targets)
+    cash, units, prev = cash0, 0.0, 0.0
+    equity = np.empty(len(close))
+    for t in range(len(close)):
+        if t > 0 and levels[t - 1] != prev:
+            cash, units, *_ = rebalance(
+                np.array([cash]), np.array([units]), np.array([levels[t - 1]]), open_[t], costs, whole
+            )
+            cash, units = float(cash[0]), float(units[0])
+        if t > 0:
+            prev = levels[t - 1]
+        equity[t] = cash + units * close[t]
+    return equity
+
+
+@SETTINGS
+@given(markets(), COSTS, st.booleans())
+def test_simulate_is_bit_identical_to_bar_by_bar_vectorised_rebalance(market, costs, whole):
+    open_, close, targets = market
+    r = simulate(open_, close, targets, costs, 100_000.0, whole_units=whole)
+    np.testing.assert_array_equal(r.equity, _reference(open_, close, targets, costs, 100_000.0, whole))

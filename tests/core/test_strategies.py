@@ -39,11 +39,15 @@ def test_cash_is_always_flat():
 
 def test_crossover_is_strict_on_both_bars():
     slow = np.full(5, 2.0)
-    np.testing.assert_array_equal(crossover_targets(np.array([1.0, 3, 3, 1, 3]), slow), [NAN, 1.0, NAN, 0.0, 1.0])
+    np.testing.assert_array_equal(
+        crossover_targets(np.array([1.0, 3, 3, 1, 3]), slow), [NAN, 1.0, NAN, 0.0, 1.0]
+    )
     # touching the slow line is not a cross, neither on the earlier nor on the later bar
     np.testing.assert_array_equal(crossover_targets(np.array([1.0, 2, 3]), np.full(3, 2.0)), [NAN, NAN, NAN])
     # NaN (warm-up) never crosses
-    np.testing.assert_array_equal(crossover_targets(np.array([NAN, 1.0, 3]), np.full(3, 2.0)), [NAN, NAN, 1.0])
+    np.testing.assert_array_equal(
+        crossover_targets(np.array([NAN, 1.0, 3]), np.full(3, 2.0)), [NAN, NAN, 1.0]
+    )
     with pytest.raises(ValueError, match="same length"):
         crossover_targets(np.ones(3), np.ones(4))
 
@@ -103,7 +107,9 @@ def test_a_window_sees_the_same_decisions_as_the_whole_history(aapl, name):
 
 def test_rsi_benchmark_computes_rsi_when_the_frame_has_none(aapl):
     plain = aapl[["date", "open", "high", "low", "close", "volume"]]
-    np.testing.assert_array_equal(benchmark_targets("rsi_30_70", plain, 100, 900), benchmark_targets("rsi_30_70", aapl, 100, 900))
+    np.testing.assert_array_equal(
+        benchmark_targets("rsi_30_70", plain, 100, 900), benchmark_targets("rsi_30_70", aapl, 100, 900)
+    )
 
 
 def test_benchmark_targets_rejects_unknown_names_and_bad_windows(aapl):
@@ -122,6 +128,8 @@ def test_rule_agents_follow_the_agent_interface_and_their_accounts_match_simulat
         assert r.targets.shape == (300,) and r.actions.shape == (300,) and r.probs.shape == (300, 5)
         np.testing.assert_allclose(r.probs.sum(axis=1), 1.0)
         assert np.all((r.targets >= 0) & (r.targets <= (0.5 if name == "conservative" else 1.0)))
-        again = simulate(aapl["open"].to_numpy()[3000:3300], aapl["close"].to_numpy()[3000:3300], r.targets, costs)
+        again = simulate(
+            aapl["open"].to_numpy()[3000:3300], aapl["close"].to_numpy()[3000:3300], r.targets, costs
+        )
         np.testing.assert_array_equal(r.result.equity, again.equity)
         assert r.action_labels[0] == "flat" and len(r.action_labels) == 5
