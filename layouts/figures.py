@@ -77,6 +77,14 @@ def market_figure(frame: pd.DataFrame, title: str = "", height: int = 820) -> go
         template=theme.TEMPLATE_NAME, height=height, meta=dict(title=title),
         legend=dict(orientation="h", x=0.99, xanchor="right", y=1.02, yanchor="bottom"),
         bargap=0, uirevision=title, margin=dict(l=60, r=20, t=50, b=20),
+        # Linear/log price scale, switched in the browser (no callback round trip).
+        updatemenus=[dict(
+            type="buttons", direction="right", x=0.33, xanchor="left", y=1.02, yanchor="bottom",
+            bgcolor="#111633", bordercolor="rgba(0,240,255,0.3)", font=dict(color=theme.TEXT, size=11),
+            pad=dict(t=0, b=0, l=0, r=0), showactive=False,
+            buttons=[dict(label="Linear scale", method="relayout", args=[{"yaxis.type": "linear"}]),
+                     dict(label="Log scale", method="relayout", args=[{"yaxis.type": "log"}])],
+        )],
     )
     fig.update_xaxes(rangeslider=dict(visible=False))
     fig.update_xaxes(rangeselector=dict(buttons=RANGE_BUTTONS, bgcolor="#111633", activecolor="#27306b",

@@ -117,8 +117,10 @@ def _default_agents(ticker: str, provenance):
 def _model_ticker(args, provenance) -> str:
     if args.ticker:
         return provenance.ticker
-    # A CSV's models are filed under its upper-cased stem (core.training's convention).
-    return Path(args.csv).stem.upper()
+    # A CSV's models are filed under its cleaned, upper-cased stem (core.training._ticker_for's rule).
+    stem = Path(args.csv).stem.upper()
+    cleaned = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in stem)[:32]
+    return cleaned.lstrip("._-") or "CSV"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -205,10 +205,10 @@ def test_train_all_agents_cancel_writes_nothing(tmp_path, small_csv):
 @pytest.mark.slow
 def test_train_all_agents_in_two_processes(tmp_path, small_csv):
     summaries = train_all_agents(csv=str(small_csv), processes=2, out_dir=tmp_path, live=False,
-                                 **(TINY | {"timesteps": 128}))
-    assert [s["personality"] for s in summaries] == list(PERSONALITIES)
-    assert len({s["pid"] for s in summaries}) == 4  # a fresh process per personality
-    assert len(list((tmp_path / "SMALL").glob("*.json"))) == 4
+                                 personalities=["aggressive", "momentum"], **(TINY | {"timesteps": 128}))
+    assert [s["personality"] for s in summaries] == ["aggressive", "momentum"]
+    assert len({s["pid"] for s in summaries}) == 2  # each in its own spawned process
+    assert len(list((tmp_path / "SMALL").glob("*.json"))) == 2
 
 
 # --- CLI ------------------------------------------------------------------------------------------------
