@@ -22,6 +22,7 @@ equity of all agents), applied as `rebalance(..., price_shift=...)`; buying toge
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,7 +43,14 @@ from core.features import (
     trend_signal,
     with_indicators,
 )
-from core.personalities import N_LEVELS, Personality, RewardParams, resolve_personalities, shaped_reward
+from core.personalities import (
+    N_LEVELS,
+    REWARD_SCALE,
+    Personality,
+    RewardParams,
+    resolve_personalities,
+    shaped_reward,
+)
 from core.sim import Costs, rebalance
 
 OBSERVATION_NAMES: tuple[str, ...] = MARKET_FEATURES + (
@@ -54,6 +62,7 @@ OBSERVATION_NAMES: tuple[str, ...] = MARKET_FEATURES + (
     "drawdown",
 )
 OBS_DIM = len(OBSERVATION_NAMES)
+_LEVEL_STEP = 1.0 / (N_LEVELS - 1)
 DEFAULT_IMPACT = 0.01
 """Shared market: trading the whole arena's equity in one direction moves the fill price by 1%."""
 
@@ -215,6 +224,40 @@ class ArenaCore:
         return rewards
 
 
+def _rebalance_one(
+    cash: float, units: float, target: float, open_price: float, fee: float, slip: float, price_shift: float
+) -> tuple[float, float, float, float, float]:
+    """core.sim.rebalance for one account in plain floats, the same operations in the same order.
+
+    Kept bit-identical to the shared rule (tests/core/test_env.py compares them on random inputs); used
+    only by the PettingZoo env's per-agent hot path, where numpy's call overhead would dominate.
+    """
+    target = 0.0 if target < 0.0 else (1.0 if target > 1.0 else target)  # np.clip(target, 0, 1)
+    mid = open_price * (1.0 + price_shift)
+    equity = cash + units * mid
+    delta_value = target * equity - units * mid
+    buy = delta_value > 0
+    buy_px = mid * (1.0 + slip)
+    sell_px = mid * (1.0 - slip)
+    if buy:
+        affordable = (cash if cash > 0.0 else 0.0) / (buy_px * (1.0 + fee))
+        buy_qty = delta_value / mid
+        if affordable < buy_qty:
+            buy_qty = affordable
+        if buy_qty < 0.0:
+            buy_qty = 0.0
+        sell_qty = 0.0
+    else:
+        buy_qty = 0.0
+        sell_qty = max(units if target <= 0.0 else min(-delta_value / mid, units), 0.0)
+    notional = buy_qty * buy_px + sell_qty * sell_px
+    commission = notional * fee
+    cash = cash - buy_qty * buy_px + sell_qty * sell_px - commission
+    units = units + buy_qty - sell_qty
+    cost = commission + (buy_qty + sell_qty) * mid * slip
+    return cash, units, buy_qty - sell_qty, buy_px if buy else sell_px, cost
+
+
 def _scalers_for(
     personalities: Sequence[Personality],
     scalers: FeatureScaler | Mapping[str, FeatureScaler] | None,
@@ -297,6 +340,21 @@ class TradingArenaEnv(ParallelEnv):
         self._index = {name: i for i, name in enumerate(self.possible_agents)}
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._last_bar = self.end - 1
+        # hot-path copies: python floats index faster than numpy scalars
+        self._open, self._close = self.market.open.tolist(), self.market.close.tolist()
+        self._trend = np.nan_to_num(self.market.trend).tolist()
+        self._contrarian = np.nan_to_num(self.market.contrarian).tolist()
+        self._static = self.core.static_obs
+        self._level_tables = [
+            (p.name, {k: (k, k * _LEVEL_STEP * p.position_cap) for k in range(N_LEVELS)}) for p in self.personalities
+        ]
+        self._fee, self._slip = self.costs.fee, self.costs.slip
+        self._reward_weights = [
+            (p.drawdown_penalty * REWARD_SCALE, p.volatility_penalty, p.trend_bonus, p.contrarian_bonus)
+            for p in self.personalities
+        ]
+        self._shared_market, self._impact = bool(shared_market), float(impact)
+        self._start_accounts(self.start)
 
     @functools.lru_cache(maxsize=None)  # noqa: B019 - PettingZoo's documented pattern; env lives long
     def observation_space(self, agent: str) -> gymnasium.spaces.Box:
@@ -319,25 +377,125 @@ class TradingArenaEnv(ParallelEnv):
         start = self.episode_start()
         self._last_bar = (self.end if self.episode_bars is None else start + self.episode_bars) - 1
         self.agents = list(self.possible_agents)
-        obs = self.core.reset(np.array([start]))[0]
+        self._start_accounts(start)
+        obs = self._observe()
         return {a: obs[i] for i, a in enumerate(self.agents)}, {a: {} for a in self.agents}
 
+    def _start_accounts(self, start: int) -> None:
+        n = len(self.possible_agents)
+        self._t = start
+        self._cash = [self.cash0] * n
+        self._units = [0.0] * n
+        self._level = [0] * n
+        self._target = [0.0] * n
+        self._peak = [self.cash0] * n
+        self._drawdown = [0.0] * n
+        self._equity = [self.cash0] * n
+        self.last_fills: list[tuple[float, float, float] | None] = [None] * n
+        """Per agent: (signed units, fill price, cost) of the last step's fill, or None (no order)."""
+
+    def _observe(self) -> np.ndarray:
+        t = self._t
+        close = self._close[t]
+        account = [
+            (cash / equity, units * close / equity, level * _LEVEL_STEP, drawdown)
+            for cash, units, equity, level, drawdown in zip(
+                self._cash, self._units, self._equity, self._level, self._drawdown, strict=True
+            )
+        ]
+        obs = np.empty((len(account), OBS_DIM), dtype=np.float32)
+        obs[:, :-4] = self._static[t]
+        obs[:, -4:] = account
+        return obs
+
     def step(self, actions: dict):
+        """Decisions at bar t (a level 0..4 per agent, missing = 0) -> fills at t+1's open, rewards at its close.
+
+        Pure-Python arithmetic over the 4 accounts: on arrays this small numpy's per-call overhead dominates
+        (core.sim.rebalance costs ~30 us on 4 elements). `_rebalance_one` is core.sim.rebalance for one
+        account, bit for bit (tests/core/test_env.py checks both that and env == core.sim.simulate).
+        """
         agents = self.agents
         if not agents:
             raise RuntimeError("the episode is over: call reset() first")
-        acts = np.array([[actions.get(a, 0) for a in self.possible_agents]])
-        rewards = self.core.step(acts)[0]
-        obs = self.core.observe()[0]
-        done = int(self.core.t[0]) >= self._last_bar
+        t0 = self._t
+        t1 = t0 + 1
+        open1, close1 = self._open[t1], self._close[t1]
+        try:
+            picks = [table[actions.get(a, 0)] for a, table in self._level_tables]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"actions must be levels 0..{N_LEVELS - 1}, got {[actions.get(a) for a in self.possible_agents]}"
+            ) from None
+        targets = [target for _, target in picks]
+        cash, units, old_targets = self._cash, self._units, self._target
+        shift = 0.0
+        if self._shared_market:
+            equity_open = [c + u * open1 for c, u in zip(cash, units, strict=True)]
+            wanted = sum(
+                tg * eo - u * open1 if tg != old else 0.0
+                for tg, old, eo, u in zip(targets, old_targets, equity_open, units, strict=True)
+            )
+            shift = self._impact * wanted / sum(equity_open)
+        fee, slip = self._fee, self._slip
+        trend, contrarian = self._trend[t0], self._contrarian[t0]
+        equities, drawdowns, peaks, fills = self._equity, self._drawdown, self._peak, self.last_fills
+        weights = self._reward_weights
+        rewards = {}
+        for j, agent in enumerate(self.possible_agents):
+            target = targets[j]
+            if target != old_targets[j]:
+                cash[j], units[j], traded, price, cost = _rebalance_one(
+                    cash[j], units[j], target, open1, fee, slip, shift
+                )
+                fills[j] = (traded, price, cost)
+            else:
+                fills[j] = None
+            equity = cash[j] + units[j] * close1
+            log_return = math.log(equity / equities[j])
+            peak = peaks[j]
+            if equity > peak:
+                peak = peaks[j] = equity
+            drawdown = 1.0 - equity / peak
+            deeper = drawdown - drawdowns[j]
+            # shaped_reward's formula, inlined for speed (tests compare the two)
+            dd_weight, vol_weight, trend_weight, contrarian_weight = weights[j]
+            scaled = REWARD_SCALE * log_return
+            rewards[agent] = (
+                scaled
+                - dd_weight * (deeper if deeper > 0.0 else 0.0)
+                - vol_weight * scaled * scaled
+                + trend_weight * target * trend
+                + contrarian_weight * target * contrarian
+            )
+            equities[j], drawdowns[j] = equity, drawdown
+        self._target = targets
+        self._level = [level for level, _ in picks]
+        self._t = t1
+        obs = self._observe()
+        done = t1 >= self._last_bar
         observations = {a: obs[i] for i, a in enumerate(agents)}
-        reward_dict = {a: float(rewards[i]) for i, a in enumerate(agents)}
         terminations = {a: False for a in agents}
         truncations = {a: done for a in agents}
         infos = {a: {} for a in agents}
         if done:
             self.agents = []
-        return observations, reward_dict, terminations, truncations, infos
+        return observations, rewards, terminations, truncations, infos
+
+    @property
+    def bar(self) -> int:
+        """The bar the agents are looking at (their last observation's close)."""
+        return self._t
+
+    def accounts(self) -> dict[str, np.ndarray]:
+        """The agents' account state at the current bar's close, as arrays in possible_agents order."""
+        return {
+            "cash": np.array(self._cash),
+            "units": np.array(self._units),
+            "equity": np.array(self._equity),
+            "target": np.array(self._target),
+            "drawdown": np.array(self._drawdown),
+        }
 
     def render(self) -> None:
         return None

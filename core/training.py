@@ -7,10 +7,14 @@ feature scaler is fit on training rows only, and the model card reports both per
 buy-and-hold. torch is imported inside the functions that need it (the web app imports this module's
 light parts only through jobs).
 
-Supersuit: of its wrappers, only the single-agent observation wrappers apply to a gymnasium env (the
-vector ones expect PettingZoo or gymnasium vector envs and conflict with SB3's own VecEnv seeding,
-STACK.md pitfall 1); `supersuit.dtype_v0(env, np.float32)` pins the observation dtype SB3 sees. The
-vectorisation is SB3's DummyVecEnv over `n_envs` copies with different seeds.
+Supersuit 3.11 on a gymnasium env (checked): its single-agent wrappers apply (dtype_v0, normalize_obs_v0,
+clip_reward_v0, frame_stack_v1 all wrap and run). We use `supersuit.dtype_v0(env, np.float32)` to pin the
+dtype SB3 sees; normalize_obs_v0 rescales by the Box bounds (our FeatureScaler already standardises on
+training rows), and reward clipping would blunt the personalities' shaping. Of the vector helpers,
+`stable_baselines3_vec_env_v0` returns a plain SB3 DummyVecEnv (what we build directly, one copy per
+seed) and `gym_vec_env_v0` returns a gymnasium SyncVectorEnv that SB3 rejects;
+`pettingzoo_env_to_vec_env_v1` + `concat_vec_envs_v1` are for PettingZoo envs and share ONE policy
+across agents (STACK.md), which is not what four independent personalities need.
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 import pandas as pd
+from gymnasium.utils import seeding
 
 from core import PERSONALITIES
-from core.env import OBSERVATION_NAMES, Market, TradingArenaEnv
+from core.env import OBSERVATION_NAMES, ArenaCore, Market, TradingArenaEnv
 from core.features import FeatureScaler, first_valid_bar, market_features
-from core.indicators import add_indicators
+from core.indicators import WARMUP_BARS, add_indicators
 from core.personalities import get_personality, resolve_personalities
 from core.sim import Costs, SimResult, simulate
 
@@ -66,22 +71,30 @@ class Split:
     test: tuple[int, int]
 
 
-def min_rows(test_fraction: float = 0.2, first_bar: int | None = None) -> int:
-    """Smallest number of rows that gives MIN_TRAIN_BARS training and MIN_TEST_BARS test bars."""
-    if first_bar is None:
-        first_bar = first_valid_bar(market_features(_canonical_frame(400)))
-    need = max(math.ceil((first_bar + MIN_TRAIN_BARS) / (1.0 - test_fraction)), first_bar + MIN_TRAIN_BARS)
-    need = max(need, math.ceil(MIN_TEST_BARS / test_fraction))
-    while True:  # round-off: check with the exact split rule
+def min_rows(test_fraction: float = 0.2, first_bar: int = WARMUP_BARS) -> int:
+    """Smallest number of rows that gives MIN_TRAIN_BARS training and MIN_TEST_BARS test bars.
+
+    Parameters
+    ----------
+    test_fraction: share of the bars held out at the end.
+    first_bar: first bar with every feature defined (the indicator warm-up).
+    """
+    need = max(math.ceil((first_bar + MIN_TRAIN_BARS) / (1.0 - test_fraction)), math.ceil(MIN_TEST_BARS / test_fraction))
+    while True:  # round-off: confirm with the exact split rule of split_by_date
         n_test = math.ceil(need * test_fraction)
         if n_test >= MIN_TEST_BARS and need - n_test - first_bar >= MIN_TRAIN_BARS:
             return need
         need += 1
 
 
-def _canonical_frame(n: int) -> pd.DataFrame:
-    close = 100.0 + np.sin(np.arange(n) / 5.0) + np.arange(n) * 0.01
-    return pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0})
+def _first_feature_bar(frame: pd.DataFrame) -> int | None:
+    """First bar with every market feature defined, or None when the frame is too short for any."""
+    if len(frame) <= WARMUP_BARS:
+        return None
+    try:
+        return first_valid_bar(market_features(frame))
+    except ValueError:
+        return None
 
 
 def split_by_date(frame: pd.DataFrame, test_fraction: float = 0.2, test_start: str | None = None) -> Split:
@@ -96,34 +109,29 @@ def split_by_date(frame: pd.DataFrame, test_fraction: float = 0.2, test_start: s
     if not 0.0 < test_fraction <= 0.5:
         raise ValueError(f"test_fraction must be in (0, 0.5], got {test_fraction}")
     n = len(frame)
-    first = first_valid_bar(market_features(frame)) if n > 0 and _has_enough_for_features(frame) else None
-    first_bar = first if first is not None else first_valid_bar(market_features(_canonical_frame(400)))
-    need = min_rows(test_fraction, first_bar)
+    first = _first_feature_bar(frame)
+    first_bar = WARMUP_BARS if first is None else first
     if test_start is not None:
         dates = pd.to_datetime(frame["date"] if "date" in frame.columns else frame.index)
         split_at = int(np.searchsorted(dates.to_numpy(), np.datetime64(pd.Timestamp(test_start)), side="left"))
     else:
         split_at = n - math.ceil(n * test_fraction)
     if first is None or n - split_at < MIN_TEST_BARS or split_at - first_bar < MIN_TRAIN_BARS:
+        detail = (
+            f"; test_start {test_start} leaves {split_at - first_bar} training and {n - split_at} test bars"
+            if test_start is not None
+            else ""
+        )
         raise InsufficientData(
-            f"{n} rows are too few: training needs at least {need} rows (indicator warm-up of {first_bar} bars, "
-            f"{MIN_TRAIN_BARS} training and {MIN_TEST_BARS} test bars)"
-            + (f"; test_start {test_start} leaves {split_at - first_bar} training and {n - split_at} test bars"
-               if test_start is not None else "")
+            f"{n} rows are too few: training needs at least {min_rows(test_fraction, first_bar)} rows "
+            f"(indicator warm-up of {first_bar} bars, {MIN_TRAIN_BARS} training and {MIN_TEST_BARS} test bars)"
+            + detail
         )
     return Split(train=(first_bar, split_at), test=(split_at, n))
 
 
-def _has_enough_for_features(frame: pd.DataFrame) -> bool:
-    try:
-        first_valid_bar(market_features(frame))
-    except ValueError:
-        return False
-    return True
-
-
 def walk_forward_folds(
-    n_bars: int, n_folds: int, *, first_bar: int = 33, min_train_bars: int = MIN_TRAIN_BARS
+    n_bars: int, n_folds: int, *, first_bar: int = WARMUP_BARS, min_train_bars: int = MIN_TRAIN_BARS
 ) -> list[Split]:
     """Expanding-window folds: fold k trains on [first_bar, s_k) and tests on [s_k, s_{k+1}).
 
@@ -249,24 +257,32 @@ class PersonalityEnv(gymnasium.Env):
         self.arena = TradingArenaEnv(
             frame, start=start, end=end, episode_bars=episode_bars, costs=costs, cash0=cash0, scalers=scaler
         )
+        arena = self.arena
+        self.core = ArenaCore(arena.market, arena.personalities, arena.scalers, arena.costs, arena.cash0)
         self.agent = get_personality(personality).name
-        self._index = self.arena.possible_agents.index(self.agent)
-        self.observation_space = self.arena.observation_space(self.agent)
-        self.action_space = self.arena.action_space(self.agent)
-        self._hold = np.zeros((1, len(self.arena.possible_agents)), dtype=np.int64)
+        self._index = arena.possible_agents.index(self.agent)
+        self.observation_space = arena.observation_space(self.agent)
+        self.action_space = arena.action_space(self.agent)
+        self._hold = np.zeros((1, len(arena.possible_agents)), dtype=np.int64)
+        self._last_bar = arena.end - 1
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        obs, _ = self.arena.reset(seed=seed)
-        return obs[self.agent], {}
+        if seed is not None:
+            self.arena.np_random, self.arena.np_random_seed = seeding.np_random(seed)
+        start = self.arena.episode_start()
+        episode_bars = self.arena.episode_bars
+        self._last_bar = (self.arena.end if episode_bars is None else start + episode_bars) - 1
+        obs = self.core.reset(np.array([start]))
+        return obs[0, self._index], {}
 
     def step(self, action):
         acts = self._hold.copy()
         acts[0, self._index] = int(action)
-        core = self.arena.core
+        core = self.core
         reward = float(core.step(acts)[0, self._index])
         obs = core.observe()[0, self._index]
-        truncated = int(core.t[0]) >= self.arena._last_bar
+        truncated = int(core.t[0]) >= self._last_bar
         return obs, reward, False, truncated, {}
 
 

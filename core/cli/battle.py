@@ -1,7 +1,7 @@
 """`python -m core battle`: the agents and the benchmarks on one test window, as a leaderboard or JSON.
 
     python -m core battle (--ticker T | --csv PATH) [--models DIR | --train-timesteps N]
-                          [--split 0.8 | --test-start DATE] [--test-end DATE] [--cost-bps 15]
+                          [--split 0.8 | --test-start DATE] [--test-end DATE] [--cost-bps 10]
                           [--in-sample] [--shared-market] [--offline] [--json [PATH]]
 
 Agents: --models DIR reads what `python -m core train --out DIR` wrote (DIR/<TICKER>/<personality>.*);
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from core.cli import UsageError, add_json_option, emit_json, human_stream
 
-DEFAULT_COST_BPS = 15.0
+DEFAULT_COST_BPS = 10.0
 """Total cost per fill: the app's default 10 bps commission + 5 bps slippage, charged here as commission."""
 TINY_BUDGET = 2048
 """At or below this many timesteps per personality, train in this process (spawning costs more)."""
@@ -64,8 +64,8 @@ def add_parser(subparsers) -> None:
         help=(
             "total cost per fill in basis points, charged as commission on the traded notional with no "
             "separate slippage, i.e. Costs(commission_bps=COST, slippage_bps=0) "
-            f"(default {DEFAULT_COST_BPS:g} "
-            "= the app's 10 commission + 5 slippage)"
+            f"(default {DEFAULT_COST_BPS:g}, as in the issue's usage line; the web app's default is 10 "
+            "commission + 5 slippage = 15)"
         ),
     )
     parser.add_argument(

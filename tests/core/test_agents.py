@@ -43,7 +43,7 @@ def test_rollout_shapes_and_labels(models, frame):
     assert agents.names == PERSONALITIES and agents.warnings == []
     rollouts = agents.rollout(frame, 900, 1200, Costs())
     assert set(rollouts) == set(PERSONALITIES)
-    for name, r in rollouts.items():
+    for r in rollouts.values():
         assert isinstance(r, Rollout)
         assert r.targets.shape == r.actions.shape == (300,)
         assert r.probs.shape == (300, 5)

@@ -68,7 +68,7 @@ def test_json_to_a_file_and_leaderboard_on_stdout(tmp_path, capsys):
     )
     out, _ = capsys.readouterr()
     payload = json.loads(target.read_text())
-    assert payload["test_start"] == "2025-01-02" and payload["cost_bps"] == 15.0
+    assert payload["test_start"] == "2025-01-02" and payload["cost_bps"] == 10.0
     assert out.splitlines()[0].startswith("AAPL  2025-01-02 to 2026-09-25")
     for name in ("Buy & Hold", "Cash", "SMA 20/50 Cross", "RSI 30/70"):
         assert name in out

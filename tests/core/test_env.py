@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from core import PERSONALITIES
-from core.env import OBS_DIM, BatchArena, TradingArenaEnv
+from core.env import OBS_DIM, ArenaCore, BatchArena, TradingArenaEnv, _rebalance_one
 from core.features import (
     MARKET_FEATURES,
     FeatureScaler,
@@ -22,8 +22,8 @@ from core.features import (
     trend_signal,
 )
 from core.indicators import WARMUP_BARS, add_indicators
-from core.personalities import REGISTRY
-from core.sim import Costs, simulate
+from core.personalities import REGISTRY, RewardParams, shaped_reward
+from core.sim import Costs, rebalance, simulate
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -44,14 +44,14 @@ def _frame(close: np.ndarray) -> pd.DataFrame:
 def _play(env: TradingArenaEnv, actions: np.ndarray, seed: int = 0):
     """Step an env through an action array (steps, agents); return per-step equity, cash, units, obs."""
     obs, _ = env.reset(seed=seed)
-    trace = {"equity": [env.core.equity[0].copy()], "cash": [env.core.cash[0].copy()],
-             "units": [env.core.units[0].copy()], "obs": [np.stack([obs[a] for a in env.possible_agents])],
-             "rewards": []}
+    state = env.accounts()
+    trace = {"equity": [state["equity"]], "cash": [state["cash"]], "units": [state["units"]],
+             "obs": [np.stack([obs[a] for a in env.possible_agents])], "rewards": []}
     for row in actions:
         obs, rewards, _, trunc, _ = env.step({a: int(row[i]) for i, a in enumerate(env.possible_agents)})
-        trace["equity"].append(env.core.equity[0].copy())
-        trace["cash"].append(env.core.cash[0].copy())
-        trace["units"].append(env.core.units[0].copy())
+        state = env.accounts()
+        for key in ("equity", "cash", "units"):
+            trace[key].append(state[key])
         trace["obs"].append(np.stack([obs[a] for a in env.possible_agents]))
         trace["rewards"].append([rewards[a] for a in env.possible_agents])
         if not env.agents:
@@ -186,11 +186,13 @@ def test_shared_market_moves_the_fill_price_against_the_crowd(aapl):
     alone.step({"aggressive": 4})
     crowd.step({a: 4 for a in crowd.possible_agents})
     open1 = aapl["open"].to_numpy()[start + 1]
-    _, _, price, _ = crowd.core.last_fill
+    _, price, _ = crowd.last_fills[0]
     # every agent buys from flat: net wanted notional / total equity = mean target exposure
     expected_shift = 0.05 * (0.5 + 1 + 1 + 1) / 4
-    np.testing.assert_allclose(price[0], open1 * (1 + expected_shift) * (1 + Costs().slip))
-    assert crowd.core.units[0, 1] < alone.core.units[0, 0]  # paid more, got fewer units
+    np.testing.assert_allclose(price, open1 * (1 + expected_shift) * (1 + Costs().slip))
+    _, alone_price, _ = alone.last_fills[0]
+    np.testing.assert_allclose(alone_price, open1 * (1 + 0.01 * 1.0) * (1 + Costs().slip))  # default impact
+    assert crowd.accounts()["units"][1] < alone.accounts()["units"][0]  # paid more, got fewer units
 
 
 def test_batch_arena_rows_equal_simulate(aapl):
@@ -212,6 +214,71 @@ def test_batch_arena_rows_equal_simulate(aapl):
             targets = REGISTRY[name].exposure(actions[:28, b, i])
             res = simulate(o[s : s + 29], c[s : s + 29], np.append(targets, np.nan))
             np.testing.assert_array_equal(equity[:, b, i], res.equity)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cash=st.floats(0, 1e7) | st.just(0.0),
+    units=st.floats(0, 1e5) | st.just(0.0),
+    target=st.floats(-0.5, 1.5) | st.sampled_from([0.0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0]),
+    open_price=st.floats(1e-3, 1e5),
+    commission=st.floats(0, 1000),
+    slippage=st.floats(0, 1000),
+    shift=st.floats(-0.05, 0.05) | st.just(0.0),
+)
+def test_scalar_rebalance_is_core_sim_rebalance_bit_for_bit(cash, units, target, open_price, commission, slippage,
+                                                            shift):
+    costs = Costs(commission, slippage)
+    want = rebalance(cash, units, target, open_price, costs, price_shift=shift)
+    got = _rebalance_one(cash, units, target, open_price, costs.fee, costs.slip, shift)
+    for w, g in zip(want, got, strict=True):
+        assert float(w) == g or (np.isnan(w) and np.isnan(g)), (want, got)
+
+
+def test_pettingzoo_path_equals_the_array_core(aapl):
+    """The env's per-agent hot path and ArenaCore (training, rollouts, BatchArena) agree on every step."""
+    start, end = 300, 420
+    env = TradingArenaEnv(aapl, start=start, end=end)
+    core = ArenaCore(env.market, env.personalities, env.scalers, env.costs, env.cash0)
+    actions = np.random.default_rng(9).integers(0, 5, size=(end - start - 1, 4))
+    obs, _ = env.reset(seed=0)
+    core_obs = core.reset(np.array([start]))[0]
+    for row in actions:
+        np.testing.assert_array_equal(np.stack([obs[a] for a in PERSONALITIES]), core_obs)
+        obs, rewards, *_ = env.step(dict(zip(PERSONALITIES, row.tolist(), strict=True)))
+        core_rewards = core.step(row[None, :])[0]
+        core_obs = core.observe()[0]
+        np.testing.assert_array_equal(env.accounts()["equity"], core.equity[0])
+        np.testing.assert_allclose([rewards[a] for a in PERSONALITIES], core_rewards, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(np.stack([obs[a] for a in PERSONALITIES]), core_obs)
+
+
+def test_inlined_rewards_equal_shaped_reward(aapl):
+    env = TradingArenaEnv(aapl, start=300, end=340)
+    actions = np.random.default_rng(3).integers(0, 5, size=(39, 4))
+    trace = _play(env, actions)
+    params = RewardParams.of(env.personalities)
+    lr = np.log(trace["equity"][1:] / trace["equity"][:-1])
+    peak = np.maximum.accumulate(trace["equity"], axis=0)
+    dd = 1 - trace["equity"] / peak
+    expo = np.stack([REGISTRY[n].exposure(actions[:, i]) for i, n in enumerate(env.possible_agents)], axis=1)
+    trend = trend_signal(aapl)[300:339, None]
+    contrarian = contrarian_signal(aapl)[300:339, None]
+    want = shaped_reward(params, lr, np.maximum(np.diff(dd, axis=0), 0), expo, trend, contrarian)
+    np.testing.assert_allclose(trace["rewards"], want, rtol=1e-12, atol=1e-12)
+
+
+def test_invalid_actions_are_refused_before_anything_moves(aapl):
+    env = TradingArenaEnv(aapl, start=300, end=340)
+    env.reset(seed=0)
+    before = env.accounts()
+    for bad in (5, -1, "2", None):
+        with pytest.raises(ValueError, match="levels 0..4"):
+            env.step({"conservative": 4, "aggressive": bad})
+    after = env.accounts()
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+    assert env.bar == 300
 
 
 # --- bad arguments ---------------------------------------------------------------------------------

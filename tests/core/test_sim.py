@@ -44,7 +44,10 @@ def test_equity_is_cash_plus_units_times_close_at_every_bar(market, costs, whole
 def test_cash_and_units_never_negative_and_position_within_bounds(market, costs, whole):
     open_, close, targets = market
     r = simulate(open_, close, targets, costs, 100_000.0, whole_units=whole)
-    assert np.all(r.cash >= -1e-9 * 100_000.0)
+    # an all-in buy leaves cash at 0 up to float rounding relative to the account's value at the fill's open
+    # (hypothesis found -1.2e-4 of cash on an account worth 8e11 at a wild open: 1.5e-16 of it)
+    at_open = np.concatenate(([100_000.0], np.abs(r.cash[:-1]) + r.units[:-1] * open_[1:]))
+    assert np.all(r.cash >= -1e-12 * np.maximum(at_open, 100_000.0))
     assert np.all(r.units >= 0.0)
     assert np.all(r.position >= 0.0) and np.all(r.position <= 1.0 + 1e-9)
     if whole:
