@@ -186,6 +186,8 @@ class ArenaCore:
         of the fills (or None when no level changed).
         """
         actions = np.asarray(actions, dtype=np.int64)
+        if actions.min() < 0 or actions.max() >= N_LEVELS:
+            raise ValueError(f"actions must be levels 0..{N_LEVELS - 1}, got {np.unique(actions).tolist()}")
         target = actions * (1.0 / (N_LEVELS - 1)) * self.caps
         t0 = self.t
         t1 = t0 + 1

@@ -279,6 +279,10 @@ def test_invalid_actions_are_refused_before_anything_moves(aapl):
     for key in before:
         np.testing.assert_array_equal(before[key], after[key])
     assert env.bar == 300
+    core = ArenaCore(env.market, env.personalities, env.scalers, env.costs, env.cash0)
+    core.reset(np.array([300]))
+    with pytest.raises(ValueError, match="levels 0..4"):
+        core.step(np.array([[0, 1, 2, 7]]))
 
 
 # --- bad arguments ---------------------------------------------------------------------------------
