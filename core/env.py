@@ -51,7 +51,7 @@ from core.personalities import (
     resolve_personalities,
     shaped_reward,
 )
-from core.sim import Costs, rebalance
+from core.sim import Costs, rebalance, rebalance_one
 
 OBSERVATION_NAMES: tuple[str, ...] = MARKET_FEATURES + (
     "trend_signal",
@@ -226,40 +226,6 @@ class ArenaCore:
         return rewards
 
 
-def _rebalance_one(
-    cash: float, units: float, target: float, open_price: float, fee: float, slip: float, price_shift: float
-) -> tuple[float, float, float, float, float]:
-    """core.sim.rebalance for one account in plain floats, the same operations in the same order.
-
-    Kept bit-identical to the shared rule (tests/core/test_env.py compares them on random inputs); used
-    only by the PettingZoo env's per-agent hot path, where numpy's call overhead would dominate.
-    """
-    target = 0.0 if target < 0.0 else (1.0 if target > 1.0 else target)  # np.clip(target, 0, 1)
-    mid = open_price * (1.0 + price_shift)
-    equity = cash + units * mid
-    delta_value = target * equity - units * mid
-    buy = delta_value > 0
-    buy_px = mid * (1.0 + slip)
-    sell_px = mid * (1.0 - slip)
-    if buy:
-        affordable = (cash if cash > 0.0 else 0.0) / (buy_px * (1.0 + fee))
-        buy_qty = delta_value / mid
-        if affordable < buy_qty:
-            buy_qty = affordable
-        if buy_qty < 0.0:
-            buy_qty = 0.0
-        sell_qty = 0.0
-    else:
-        buy_qty = 0.0
-        sell_qty = max(units if target <= 0.0 else min(-delta_value / mid, units), 0.0)
-    notional = buy_qty * buy_px + sell_qty * sell_px
-    commission = notional * fee
-    cash = cash - buy_qty * buy_px + sell_qty * sell_px - commission
-    units = units + buy_qty - sell_qty
-    cost = commission + (buy_qty + sell_qty) * mid * slip
-    return cash, units, buy_qty - sell_qty, buy_px if buy else sell_px, cost
-
-
 def _scalers_for(
     personalities: Sequence[Personality],
     scalers: FeatureScaler | Mapping[str, FeatureScaler] | None,
@@ -414,7 +380,7 @@ class TradingArenaEnv(ParallelEnv):
         """Decisions at bar t (a level 0..4 per agent, missing = 0) -> fills at t+1's open, rewards at its close.
 
         Pure-Python arithmetic over the 4 accounts: on arrays this small numpy's per-call overhead dominates
-        (core.sim.rebalance costs ~30 us on 4 elements). `_rebalance_one` is core.sim.rebalance for one
+        (core.sim.rebalance costs ~30 us on 4 elements). `rebalance_one` is core.sim.rebalance for one
         account, bit for bit (tests/core/test_env.py checks both that and env == core.sim.simulate).
         """
         agents = self.agents
@@ -447,7 +413,7 @@ class TradingArenaEnv(ParallelEnv):
         for j, agent in enumerate(self.possible_agents):
             target = targets[j]
             if target != old_targets[j]:
-                cash[j], units[j], traded, price, cost = _rebalance_one(
+                cash[j], units[j], traded, price, cost = rebalance_one(
                     cash[j], units[j], target, open1, fee, slip, shift
                 )
                 fills[j] = (traded, price, cost)

@@ -96,13 +96,15 @@ def rebalance(cash, units, target, open_price, costs: Costs, whole_units: bool =
     return cash, units, traded, price, cost
 
 
-def _rebalance_one(cash: float, units: float, target: float, open_price: float, fee: float, slip: float,
-                   whole_units: bool) -> tuple[float, float, float, float, float]:
-    """`rebalance` for one account in plain Python floats (no price shift): the same operations in the
-    same order, so the results are bit-identical, but without numpy's per-call overhead on 0-d arrays
-    (simulate's event loop is otherwise dominated by it)."""
+def rebalance_one(cash: float, units: float, target: float, open_price: float, fee: float, slip: float,
+                  price_shift: float = 0.0, whole_units: bool = False) -> tuple[float, float, float, float, float]:
+    """`rebalance` for ONE account in plain Python floats: the same operations in the same order, so the
+    results are bit-identical (tests/core/test_sim.py and test_env.py compare them on random inputs), but
+    without numpy's per-call overhead on tiny arrays, which dominated `simulate`'s event loop and the
+    PettingZoo env's per-agent step. Arguments as `rebalance`, with the costs as fractions (fee, slip).
+    """
     target = min(max(target, 0.0), 1.0)
-    mid = open_price * 1.0
+    mid = open_price * (1.0 + price_shift)
     equity = cash + units * mid
     delta_value = target * equity - units * mid
     buy = delta_value > 0
@@ -187,8 +189,8 @@ def simulate(
     for t in events:
         f = t + 1
         cash_arr[start:f], units_arr[start:f] = cash, units
-        c, u, q, p, k = _rebalance_one(cash, units, float(levels[t]), float(open_[f]), costs.fee, costs.slip,
-                                       whole_units)
+        c, u, q, p, k = rebalance_one(cash, units, float(levels[t]), float(open_[f]), costs.fee, costs.slip,
+                                      whole_units=whole_units)
         if q != 0.0:
             fb.append(f)
             fq.append(float(q))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from core import PERSONALITIES
-from core.env import OBS_DIM, ArenaCore, BatchArena, TradingArenaEnv, _rebalance_one
+from core.env import OBS_DIM, ArenaCore, BatchArena, TradingArenaEnv
 from core.features import (
     MARKET_FEATURES,
     FeatureScaler,
@@ -23,7 +23,7 @@ from core.features import (
 )
 from core.indicators import WARMUP_BARS, add_indicators
 from core.personalities import REGISTRY, RewardParams, shaped_reward
-from core.sim import Costs, rebalance, simulate
+from core.sim import Costs, rebalance, rebalance_one, simulate
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -230,7 +230,7 @@ def test_scalar_rebalance_is_core_sim_rebalance_bit_for_bit(cash, units, target,
                                                             shift):
     costs = Costs(commission, slippage)
     want = rebalance(cash, units, target, open_price, costs, price_shift=shift)
-    got = _rebalance_one(cash, units, target, open_price, costs.fee, costs.slip, shift)
+    got = rebalance_one(cash, units, target, open_price, costs.fee, costs.slip, shift)
     for w, g in zip(want, got, strict=True):
         assert float(w) == g or (np.isnan(w) and np.isnan(g)), (want, got)
 
