@@ -121,7 +121,7 @@ def test_live_success_writes_cache_atomically_and_says_live(aapl_ohlcv, cache_di
     replaced = []
     real_replace = os.replace
     monkeypatch.setattr(
-        data.os, "replace", lambda src, dst: (replaced.append((src, dst)), real_replace(src, dst))
+        data.cache.os, "replace", lambda src, dst: (replaced.append((src, dst)), real_replace(src, dst))
     )
     fetch = Fetcher(yf_frame(recent))
     frame, prov = load_ohlcv("aapl", fetcher=fetch, cache_dir=cache_dir, timeout=3.5)
@@ -161,7 +161,7 @@ def test_failed_cache_write_keeps_the_old_copy_and_still_returns_live(aapl_ohlcv
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(data.os, "replace", broken_replace)
+    monkeypatch.setattr(data.cache.os, "replace", broken_replace)
     frame, prov = load_ohlcv("AAPL", fetcher=Fetcher(yf_frame(aapl_ohlcv.head(120))), cache_dir=cache_dir)
     assert prov.source == "live" and len(frame) == 120
     assert (cache_dir / "AAPL.csv").read_bytes() == before
@@ -328,7 +328,7 @@ def fake_yfinance(monkeypatch):
     fake = Fake()
     monkeypatch.setattr(yf, "download", fake.download)
     monkeypatch.setattr(yf, "set_tz_cache_location", fake.tz_dirs.append)
-    monkeypatch.setattr(data, "_yf_ready", False)
+    monkeypatch.setattr(data.live, "_yf_ready", False)
     return fake
 
 
