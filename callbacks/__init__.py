@@ -6,7 +6,7 @@ import logging
 import uuid
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import html, no_update
 
 log = logging.getLogger("neon.callbacks")
 
@@ -24,6 +24,23 @@ def unexpected_error_alert(exc: BaseException, what: str) -> dbc.Alert:
         [html.Strong(f"Something went wrong while {what}. "),
          f"Nothing was lost; try again or pick other inputs. Reference: {ref}."]
     )
+
+
+def failed(exc: BaseException, n_outputs: int, alert_at: int, what: str) -> tuple:
+    """Outputs for a failed callback: everything unchanged (the previous view stays) but one alert.
+
+    Bad input (core raises ValueError subclasses with user-fit messages) shows its message; anything
+    else is a bug: logged with a reference, never a stack trace in the page.
+    """
+    out = [no_update] * n_outputs
+    out[alert_at] = error_alert(str(exc)) if isinstance(exc, ValueError) else unexpected_error_alert(exc, what)
+    return tuple(out)
+
+
+def battle_caption(result) -> str:
+    """The line that states what a battle result is: ticker, window, bars and costs."""
+    return (f"{result.ticker} · {result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d} · "
+            f"{len(result.dates):,} bars · costs {result.costs.commission_bps:g} + {result.costs.slippage_bps:g} bps")
 
 
 def register_all(app, settings) -> None:

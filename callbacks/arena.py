@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from callbacks import error_alert, unexpected_error_alert
+from callbacks import battle_caption, error_alert, failed, unexpected_error_alert
 from core import service
 from layouts import ids
 from layouts.battle_figures import battle_candles_figure, cost_stress_figure, equity_figure
@@ -73,11 +73,6 @@ def leaderboard_columns() -> list[dict]:
     return columns
 
 
-def window_text(result) -> str:
-    return (f"{result.ticker} · {result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d} · "
-            f"{len(result.dates):,} bars · costs {result.costs.commission_bps:g} + {result.costs.slippage_bps:g} bps")
-
-
 def arena_kpis(result) -> list:
     agents = [c for c in result.contestants if c.kind == "agent"]
     bh = next((c for c in result.contestants if c.name == "buy_and_hold"), None)
@@ -128,22 +123,14 @@ def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=N
 
     On bad input: an alert and every other output unchanged (the previous battle stays on screen).
     """
-    from core.data import DataError
-
-    keep = [no_update] * 9
     try:
         spec = spec_from_inputs(ticker, window, start, end, commission, slippage)
         view = service.run_arena(spec, models_dir=models_dir)
-    except (DataError, ValueError) as exc:
-        keep[1] = error_alert(str(exc))
-        keep[8] = window != "custom"
-        return tuple(keep)
-    except Exception as exc:  # noqa: BLE001 - a bug: logged with a reference, never a trace in the page
-        keep[1] = unexpected_error_alert(exc, "running the battle")
-        return tuple(keep)
+    except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
+        return failed(exc, 9, 1, "running the battle")[:8] + (window != "custom",)
     result = view.result
     return (
-        sample_tag(result.sample, window_text(result)),
+        sample_tag(result.sample, battle_caption(result)),
         agents_alert(view),
         arena_kpis(result),
         battle_candles_figure(result).to_dict(),
@@ -164,10 +151,8 @@ def stress_outputs(spec_dict: dict | None, models_dir=None):
         spec = service.BattleSpec.from_dict(spec_dict)
         stress = service.arena_cost_stress(spec, models_dir=models_dir)
         view = service.run_arena(spec, models_dir=models_dir)
-    except ValueError as exc:
-        return no_update, error_alert(str(exc))
-    except Exception as exc:  # noqa: BLE001
-        return no_update, unexpected_error_alert(exc, "running the cost stress test")
+    except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
+        return failed(exc, 2, 1, "running the cost stress test")
     styles = {c.name: (c.label, c.colour) for c in view.result.contestants}
     styles.setdefault("buy_and_hold", ("Buy-and-hold", theme.TEXT))
     table = stress.table()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, ctx, dcc, no_update
 
-from callbacks import error_alert, unexpected_error_alert
+from callbacks import battle_caption, error_alert, failed, unexpected_error_alert
 from core import service
 from layouts import ids
 from layouts.components import sample_tag
@@ -56,14 +56,11 @@ def journal_outputs(spec_dict, contestants, side, models_dir=None) -> tuple:
     try:
         view, journal = battle_journal(spec_dict, models_dir)
         shown = filtered(journal, contestants, side)
-    except ValueError as exc:
-        return (no_update,) * 5 + (error_alert(str(exc)), no_update)
-    except Exception as exc:  # noqa: BLE001
-        return (no_update,) * 5 + (unexpected_error_alert(exc, "building the journal"), no_update)
+    except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
+        return failed(exc, 7, 5, "building the journal")
     result = view.result
     options = [{"label": c.label, "value": c.name} for c in result.contestants]
-    header = sample_tag(result.sample, f"{result.ticker} · {result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d}"
-                        f" · costs {result.cost_bps:g} bps per fill")
+    header = sample_tag(result.sample, battle_caption(result))
     costs = float(shown["cost"].sum()) if len(shown) else 0.0
     summary = (f"{len(shown):,} of {len(journal):,} fills shown · costs paid in these fills: ${costs:,.2f} · "
                "decision context (RSI, SMA 20, MACD, policy probabilities) is as of the decision bar's close; "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from dash import ClientsideFunction, Input, Output, State, no_update
+from dash import ClientsideFunction, Input, Output, State
 
-from callbacks import error_alert, unexpected_error_alert
+from callbacks import battle_caption, error_alert, failed
 from core import service
 from layouts import ids
 from layouts.battle_figures import high_low, replay_base_figure
@@ -59,10 +59,8 @@ def replay_outputs(spec_dict: dict | None, models_dir=None) -> tuple:
     try:
         spec = service.BattleSpec.from_dict(spec_dict)
         view = service.run_arena(spec, models_dir=models_dir)
-    except ValueError as exc:
-        return no_update, no_update, no_update, no_update, no_update, error_alert(str(exc))
-    except Exception as exc:  # noqa: BLE001
-        return no_update, no_update, no_update, no_update, no_update, unexpected_error_alert(exc, "loading the replay")
+    except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
+        return failed(exc, 6, 5, "loading the replay")
     result = view.result
     alert = None
     if not view.agents_ready:
@@ -75,8 +73,7 @@ def replay_outputs(spec_dict: dict | None, models_dir=None) -> tuple:
         if d.year != last_year:
             marks[i] = {"label": str(d.year)}
             last_year = d.year
-    header = sample_tag(result.sample, f"{result.ticker} · {result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d}"
-                        f" · costs {result.cost_bps:g} bps per fill")
+    header = sample_tag(result.sample, battle_caption(result))
     return replay_payload(result), n - 1, marks, 0, header, alert
 
 

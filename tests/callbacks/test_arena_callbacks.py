@@ -133,3 +133,15 @@ def test_journal_download_has_the_filtered_rows(which):
     assert len(table) == len(shown) > 0
     assert set(table["contestant"]) <= {"aggressive", "sma_crossover"}
     assert pd.api.types.is_float_dtype(table["price"])
+
+
+def test_a_bug_shows_a_reference_never_a_stack_trace(monkeypatch):
+    def boom(*_a, **_k):
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(service, "run_arena", boom)
+    for out, alert in ((arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5), 1),
+                       (replay.replay_outputs(OOS), 5), (journal.journal_outputs(OOS, [], "all"), 5)):
+        text = _text(out[alert])
+        assert "Reference" in text and "internal detail" not in text and "Traceback" not in text
+        assert all(o is no_update for i, o in enumerate(out) if i != alert and o is not True and o is not False)
