@@ -103,21 +103,36 @@ def rebalance_one(cash: float, units: float, target: float, open_price: float, f
     without numpy's per-call overhead on tiny arrays, which dominated `simulate`'s event loop and the
     PettingZoo env's per-agent step. Arguments as `rebalance`, with the costs as fractions (fee, slip).
     """
-    target = min(max(target, 0.0), 1.0)
+    # Branches instead of min()/max() calls: this runs once per agent per env step (the hot path).
+    target = 0.0 if target < 0.0 else (1.0 if target > 1.0 else target)
     mid = open_price * (1.0 + price_shift)
     equity = cash + units * mid
     delta_value = target * equity - units * mid
     buy = delta_value > 0
     buy_px = mid * (1.0 + slip)
     sell_px = mid * (1.0 - slip)
-    affordable = max(cash, 0.0) / (buy_px * (1.0 + fee))
-    buy_qty = min(delta_value / mid if buy else 0.0, affordable)
-    sell_qty = units if target <= 0.0 else min(0.0 if buy else -delta_value / mid, units)
-    if whole_units:
-        buy_qty = float(math.floor(buy_qty + 1e-9))
-        sell_qty = units if target <= 0.0 else float(math.floor(sell_qty + 1e-9))
-    buy_qty = max(buy_qty, 0.0)
-    sell_qty = 0.0 if buy else max(sell_qty, 0.0)
+    if buy:
+        affordable = (cash if cash > 0.0 else 0.0) / (buy_px * (1.0 + fee))
+        buy_qty = delta_value / mid
+        if affordable < buy_qty:
+            buy_qty = affordable
+        if whole_units:
+            buy_qty = float(math.floor(buy_qty + 1e-9))
+        if buy_qty < 0.0:
+            buy_qty = 0.0
+        sell_qty = 0.0
+    else:
+        buy_qty = 0.0
+        if target <= 0.0:
+            sell_qty = units
+        else:
+            sell_qty = -delta_value / mid
+            if units < sell_qty:
+                sell_qty = units
+            if whole_units:
+                sell_qty = float(math.floor(sell_qty + 1e-9))
+        if sell_qty < 0.0:
+            sell_qty = 0.0
     notional = buy_qty * buy_px + sell_qty * sell_px
     commission = notional * fee
     cash = cash - buy_qty * buy_px + sell_qty * sell_px - commission
