@@ -85,11 +85,12 @@ def update_market(trigger, ticker, custom, upload_contents, upload_name, start, 
                   settings) -> tuple:
     """All outputs of the page for one user action. On bad input: an alert, and the previous view stays.
 
-    Returns (figure, badge, alert, kpis, state, dropdown options, dropdown value).
+    Returns (figure, badge, alert, kpis, state, dropdown options, dropdown value, first date, last date);
+    the two dates bound the date-range picker to the data's own range.
     """
     from core.data import DataError, normalise_ticker
 
-    keep = (no_update,) * 7
+    keep = (no_update,) * 9
     try:
         if trigger == ids.MKT_UPLOAD and upload_contents:
             raw = decode_upload(upload_contents, upload_name, settings.max_upload_mb)
@@ -122,8 +123,9 @@ def update_market(trigger, ticker, custom, upload_contents, upload_name, start, 
     alert = None
     if data.provenance.source == "cache":  # stale data: say so loudly, not only in the badge
         alert = error_alert(f"{data.provenance.label}. {data.provenance.note}".strip(". ") + ".", color="warning")
-    return (figure_for(data), source_badge(data.provenance), alert, kpi_cards(data), new_state, options,
-            value)
+    prov = data.provenance
+    return (figure_for(data), source_badge(prov), alert, kpi_cards(data), new_state, options, value,
+            prov.start.isoformat(), prov.end.isoformat())
 
 
 def export_market(which: str, state: dict | None, start, end, settings):
@@ -150,6 +152,8 @@ def register(app, settings) -> None:
         Output(ids.MKT_STATE, "data"),
         Output(ids.MKT_TICKER, "options"),
         Output(ids.MKT_TICKER, "value"),
+        Output(ids.MKT_DATES, "min_date_allowed"),
+        Output(ids.MKT_DATES, "max_date_allowed"),
         Input(ids.MKT_TICKER, "value"),
         Input(ids.MKT_CUSTOM_GO, "n_clicks"),
         Input(ids.MKT_CUSTOM, "n_submit"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dash.testing.wait import until
 
 from tests.browser.conftest import severe_logs
 
@@ -23,8 +24,10 @@ def test_arena_shows_markers_of_all_four_agents_and_the_leaderboard(dash_duo, ne
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/arena")
     dash_duo.wait_for_contains_text("#arn-sample-tag", "OUT-OF-SAMPLE", timeout=30)
     dash_duo.wait_for_contains_text("#arn-leaderboard", "Buy & Hold", timeout=30)
-    names = _js(dash_duo, "return document.querySelector('#arn-candles .js-plotly-plot').data"
-                          ".filter(t => t.mode === 'markers' && t.x.length > 0).map(t => t.name)")
+    script = ("var g = document.querySelector('#arn-candles .js-plotly-plot'); if (!g || !g.data) return [];"
+              "return g.data.filter(t => t.mode === 'markers' && t.x.length > 0).map(t => t.name)")
+    until(lambda: len(_js(dash_duo, script)) >= 8, 20)  # Plotly draws after the callback's outputs land
+    names = _js(dash_duo, script)
     for label in ("Conservative", "Aggressive", "Momentum", "Mean-Reversion"):
         assert any(n.startswith(label) for n in names), (label, names)
     board = dash_duo.find_element("#arn-leaderboard").text

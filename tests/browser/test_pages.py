@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from dash.testing.wait import until
 
 from tests.browser.conftest import severe_logs
 
@@ -11,6 +12,11 @@ PATHS = ["/", "/market", "/arena", "/replay", "/risk", "/forecast", "/journal", 
 
 def _chart_js(expr: str) -> str:
     return f"var g = document.querySelector('#mkt-chart .js-plotly-plot'); return g && g.data ? {expr} : null;"
+
+
+def _wait_chart(dash_duo, expr: str, expected, timeout: float = 20):
+    """Plotly draws asynchronously after the callback's outputs land: poll until the chart shows it."""
+    until(lambda: dash_duo.driver.execute_script(_chart_js(expr)) == expected, timeout)
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -29,12 +35,9 @@ def test_market_draws_candles_for_each_bundled_ticker(dash_duo, neon_app, ticker
     dash_duo.start_server(neon_app)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market?ticker={ticker}")
     dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
-    trace_type = dash_duo.driver.execute_script(_chart_js("g.data[0].type"))
-    n_bars = dash_duo.driver.execute_script(_chart_js("g.data[0].x.length"))
-    title = dash_duo.driver.execute_script(_chart_js("g.layout.meta.title"))
-    assert trace_type == "candlestick"
-    assert n_bars == rows
-    assert title.startswith(ticker)
+    _wait_chart(dash_duo, "g.data[0].type", "candlestick")
+    assert dash_duo.driver.execute_script(_chart_js("g.data[0].x.length")) == rows
+    assert dash_duo.driver.execute_script(_chart_js("g.layout.meta.title")).startswith(ticker)
     assert dash_duo.find_element("svg .cartesianlayer .trace.boxes") is not None  # candles were drawn
     assert severe_logs(dash_duo) == []
 
@@ -45,6 +48,7 @@ def test_malformed_csv_upload_shows_a_message_and_keeps_the_chart(dash_duo, neon
     dash_duo.start_server(neon_app)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market")
     dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
+    _wait_chart(dash_duo, "g.data[0].x.length", 3956)
     dash_duo.find_element("#mkt-upload input[type=file]").send_keys(str(bad))
     dash_duo.wait_for_contains_text("#mkt-alert", "close", timeout=15)
     assert "missing" in dash_duo.find_element("#mkt-alert").text.lower()

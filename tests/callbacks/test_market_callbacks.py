@@ -22,7 +22,17 @@ def _upload(text: str) -> str:
 
 
 def _run(trigger, ticker="AAPL", custom=None, contents=None, name=None, start=None, end=None, state=None):
-    return market.update_market(trigger, ticker, custom, contents, name, start, end, state, OPTIONS, OFFLINE)
+    """The first seven outputs (the date-picker bounds are checked in their own test)."""
+    out = market.update_market(trigger, ticker, custom, contents, name, start, end, state, OPTIONS, OFFLINE)
+    assert len(out) == 9
+    return out[:7]
+
+
+def test_date_picker_is_bounded_by_the_data():
+    out = market.update_market(None, "BTC-USD", None, None, None, None, None, None, OPTIONS, OFFLINE)
+    assert out[7:] == ("2014-09-18", "2025-11-29")
+    failed = market.update_market(ids.MKT_CUSTOM_GO, "AAPL", "ZZZZ", None, None, None, None, None, OPTIONS, OFFLINE)
+    assert failed[7] is no_update and failed[8] is no_update
 
 
 def _alert_text(alert) -> str:
