@@ -39,8 +39,10 @@ def failed(exc: BaseException, n_outputs: int, alert_at: int, what: str) -> tupl
 
 def battle_caption(result) -> str:
     """The line that states what a battle result is: ticker, window, bars and costs."""
+    shared = " · shared market (price impact)" if getattr(result, "shared_market", False) else ""
     return (f"{result.ticker} · {result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d} · "
-            f"{len(result.dates):,} bars · costs {result.costs.commission_bps:g} + {result.costs.slippage_bps:g} bps")
+            f"{len(result.dates):,} bars · costs {result.costs.commission_bps:g} + {result.costs.slippage_bps:g} bps"
+            f"{shared}")
 
 
 def register_all(app, settings) -> None:

@@ -109,22 +109,23 @@ def agents_alert(view: service.ArenaView):
     ], color="warning" if corrupt else "info", className="neon-alert")
 
 
-def spec_from_inputs(ticker, window, start, end, commission, slippage) -> service.BattleSpec:
+def spec_from_inputs(ticker, window, start, end, commission, slippage, shared=False) -> service.BattleSpec:
     if commission is None or slippage is None:
         raise service.SpecError("Commission and slippage must be numbers between 0 and 1000 basis points.")
     return service.BattleSpec(ticker=ticker or "AAPL", window=window or "out-of-sample",
                               start=start if window == "custom" else None,
                               end=end if window == "custom" else None,
-                              commission_bps=float(commission), slippage_bps=float(slippage))
+                              commission_bps=float(commission), slippage_bps=float(slippage),
+                              shared_market=bool(shared))
 
 
-def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=None) -> tuple:
+def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=None, shared=False) -> tuple:
     """(sample tag, alert, kpis, candles, equity, board rows, board columns, spec store, dates disabled).
 
     On bad input: an alert and every other output unchanged (the previous battle stays on screen).
     """
     try:
-        spec = spec_from_inputs(ticker, window, start, end, commission, slippage)
+        spec = spec_from_inputs(ticker, window, start, end, commission, slippage, shared)
         view = service.run_arena(spec, models_dir=models_dir)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 9, 1, "running the battle")[:8] + (window != "custom",)
@@ -197,9 +198,10 @@ def register(app, settings) -> None:
         Input(ids.ARN_DATES, "end_date"),
         Input(ids.ARN_COMMISSION, "value"),
         Input(ids.ARN_SLIPPAGE, "value"),
+        Input(ids.ARN_SHARED, "value"),
     )
-    def _battle(ticker, window, start, end, commission, slippage):
-        return arena_outputs(ticker, window, start, end, commission, slippage, settings.models_dir)
+    def _battle(ticker, window, start, end, commission, slippage, shared):
+        return arena_outputs(ticker, window, start, end, commission, slippage, settings.models_dir, shared)
 
     @app.callback(
         Output(ids.ARN_STRESS_FIG, "figure"),

@@ -157,6 +157,8 @@ class BattleSpec:
     """Commission per fill in basis points."""
     slippage_bps: float = 5.0
     """Slippage per fill in basis points."""
+    shared_market: bool = False
+    """The agents' net order flow moves their fill price (price impact): they compete for liquidity."""
 
     def __post_init__(self) -> None:
         if self.window not in WINDOWS:
@@ -176,8 +178,10 @@ class BattleSpec:
     @classmethod
     def from_dict(cls, data: dict | None) -> BattleSpec:
         data = dict(data or {})
-        known = {k: data[k] for k in ("ticker", "window", "start", "end", "commission_bps", "slippage_bps")
-                 if data.get(k) is not None}
+        known = {k: data[k] for k in ("ticker", "window", "start", "end", "commission_bps", "slippage_bps",
+                                      "shared_market") if data.get(k) is not None}
+        if "shared_market" in known:
+            known["shared_market"] = bool(known["shared_market"])
         for key in ("commission_bps", "slippage_bps"):
             if key in known:
                 try:
@@ -188,7 +192,8 @@ class BattleSpec:
 
     def to_dict(self) -> dict:
         return {"ticker": self.ticker, "window": self.window, "start": self.start, "end": self.end,
-                "commission_bps": self.commission_bps, "slippage_bps": self.slippage_bps}
+                "commission_bps": self.commission_bps, "slippage_bps": self.slippage_bps,
+                "shared_market": self.shared_market}
 
 
 @dataclass
@@ -263,7 +268,7 @@ def run_arena(spec: BattleSpec, *, models_dir=None) -> ArenaView:
         frame, ticker=ticker, provenance=provenance, costs=spec.costs(), agents=agents,
         test_start=spec.start if spec.window == "custom" else None,
         test_end=spec.end if spec.window == "custom" else None,
-        in_sample=spec.window == "in-sample",
+        in_sample=spec.window == "in-sample", shared_market=spec.shared_market,
     )
     return ArenaView(spec=spec, result=result, agents_ready=agents is not None, agents_message=message)
 
@@ -276,13 +281,13 @@ def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_di
     ticker = normalise_ticker(spec.ticker)
     frame, provenance = battle_data(ticker)
     agents, _message = load_agents_for(ticker, provenance.sha256, models_dir)
-    key = ("stress", ticker, provenance.sha256, spec.window, spec.start, spec.end, tuple(levels_bps),
-           _models_stamp(ticker, models_dir))
+    key = ("stress", ticker, provenance.sha256, spec.window, spec.start, spec.end, spec.shared_market,
+           tuple(levels_bps), _models_stamp(ticker, models_dir))
     return _STRESS.get_or_compute(key, lambda: cost_stress(
         frame, ticker=ticker, agents=agents, levels_bps=levels_bps,
         test_start=spec.start if spec.window == "custom" else None,
         test_end=spec.end if spec.window == "custom" else None,
-        in_sample=spec.window == "in-sample",
+        in_sample=spec.window == "in-sample", shared_market=spec.shared_market,
     ))
 
 

@@ -9,8 +9,6 @@ import pytest
 from app import create_app
 from app.settings import Settings
 
-pytestmark = pytest.mark.browser
-
 
 def pytest_collection_modifyitems(items):
     for item in items:

@@ -145,3 +145,16 @@ def test_a_bug_shows_a_reference_never_a_stack_trace(monkeypatch):
         text = _text(out[alert])
         assert "Reference" in text and "internal detail" not in text and "Traceback" not in text
         assert all(o is no_update for i, o in enumerate(out) if i != alert and o is not True and o is not False)
+
+
+@needs_models
+def test_shared_market_mode_changes_the_agents_fills_and_says_so():
+    plain = arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5, MODELS, False)
+    shared = arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5, MODELS, True)
+    assert "shared market" in _text(shared[0]) and "shared market" not in _text(plain[0])
+    assert shared[7]["shared_market"] is True
+    agents = {r["contestant"]: r["total_return"] for r in plain[5] if r["type"] == "agent"}
+    agents_shared = {r["contestant"]: r["total_return"] for r in shared[5] if r["type"] == "agent"}
+    assert agents != agents_shared  # price impact moved some fills
+    bench = {r["contestant"]: r["total_return"] for r in plain[5] if r["type"] == "benchmark"}
+    assert bench == {r["contestant"]: r["total_return"] for r in shared[5] if r["type"] == "benchmark"}
