@@ -52,22 +52,30 @@ def _common(parser: argparse.ArgumentParser, default_timesteps: int) -> None:
 
 
 class _Bar:
-    """A tqdm bar driven by the (fraction, message) progress hook."""
+    """A tqdm bar driven by the (fraction, message) progress hook.
+
+    Created on the first progress report, so input errors (too little data, ...) print alone, without an
+    empty bar above them.
+    """
 
     def __init__(self, stream, total_units: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total_units, file=stream, unit="step", unit_scale=True, dynamic_ncols=True)
+        self.stream = stream
+        self.bar = None
         self.total = total_units
 
     def __call__(self, fraction: float, message: str) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, file=self.stream, unit="step", unit_scale=True, dynamic_ncols=True)
         target = int(round(fraction * self.total))
         if target > self.bar.n:
             self.bar.update(target - self.bar.n)
         self.bar.set_postfix_str(message, refresh=False)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _check_budget(args) -> None:
