@@ -25,6 +25,17 @@ BOARD_COLUMNS = [
 ]
 
 
+_FIGURES = service.LRU(maxsize=32)
+
+
+def battle_figures(result) -> tuple[dict, dict]:
+    """(candles with markers, equity) as plotly dicts, built once per battle (results are keyed by input hash)."""
+    return _FIGURES.get_or_compute(
+        result.cache_key or id(result),
+        lambda: (battle_candles_figure(result).to_dict(), equity_figure(result).to_dict()),
+    )
+
+
 def _num(value, digits: int = 2):
     try:
         value = float(value)
@@ -130,12 +141,13 @@ def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=N
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 9, 1, "running the battle")[:8] + (window != "custom",)
     result = view.result
+    candles, equity = battle_figures(result)
     return (
         sample_tag(result.sample, battle_caption(result)),
         agents_alert(view),
         arena_kpis(result),
-        battle_candles_figure(result).to_dict(),
-        equity_figure(result).to_dict(),
+        candles,
+        equity,
         leaderboard_rows(result),
         leaderboard_columns(),
         spec.to_dict(),
