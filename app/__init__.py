@@ -66,8 +66,10 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     # Dash finishes its set-up on the first request and flags it done before it is done: under gthread
     # workers, requests racing it got 500s for the JS bundles ("dash is not a registered library"). One
-    # warm-up request here completes the set-up before the worker accepts real traffic.
-    with server.test_client() as client:
-        client.get("/healthz")
+    # warm-up request here completes the set-up before the worker accepts real traffic. Not in dev mode:
+    # the dev server adds its error handlers after creation, which Flask forbids once a request was served.
+    if not settings.dev:
+        with server.test_client() as client:
+            client.get("/healthz")
     log.info("Neon Arena app created: %s", settings.describe())
     return app

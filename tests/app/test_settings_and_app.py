@@ -63,3 +63,16 @@ def test_path_traversal_is_refused(client, path):
     # Either refused, or Dash's catch-all page shell answers (the app's own HTML): never the file itself.
     assert response.status_code in (400, 404) or body.lstrip().lower().startswith(b"<!doctype html>")
     assert b"SettingsError" not in body and b"root:" not in body
+
+
+def test_dev_mode_app_accepts_dash_dev_tools(tmp_path):
+    """`make dev` runs app.run(debug=True), which installs dev tools after create_app returns."""
+    app = create_app(Settings(live_data=False, dev=True, job_cache_dir=tmp_path / "jobs"))
+    app.enable_dev_tools(debug=True, dev_tools_hot_reload=False)
+    assert app.server.test_client().get("/market").status_code == 200
+
+
+def test_production_app_finished_dash_setup_before_serving(tmp_path):
+    """gthread workers race Dash's first-request set-up unless create_app completes it (warm-up)."""
+    app = create_app(Settings(live_data=False, job_cache_dir=tmp_path / "jobs"))
+    assert "dash" in app.registered_paths and "dash_bootstrap_components" in app.registered_paths
