@@ -6,11 +6,8 @@ indicators, cache, and raise only `ValueError` subclasses whose messages are fit
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,32 +15,7 @@ from typing import Any
 import pandas as pd
 
 from core.indicators import add_indicators
-
-
-class LRU:
-    """A small thread-safe least-recently-used cache (per process; every gunicorn worker has its own)."""
-
-    def __init__(self, maxsize: int = 32) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = compute()  # outside the lock: two threads may compute the same key once, never block
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+from core.lru import LRU
 
 
 @dataclass(frozen=True)
@@ -125,9 +97,6 @@ def load_market_csv(content: bytes, name: str, start=None, end=None) -> MarketDa
     frame, provenance = read_ohlcv_csv(content, name=name)
     return _finish(frame, provenance, start, end)
 
-
-def content_hash(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -8,48 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any
 
 import pandas as pd
+
+from core.lru import LRU
 
 CACHE_SIZE = 16
 
 
-class _LRU:
-    """A small thread-safe LRU; values are computed outside the lock (two threads may compute once each)."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._data)
-
-
-_CACHE = _LRU(CACHE_SIZE)
+_CACHE = LRU(CACHE_SIZE)
 
 
 def clear_cache() -> None:

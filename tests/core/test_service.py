@@ -7,6 +7,7 @@ import pytest
 
 from core import service
 from core.data import load_ohlcv
+from core.lru import LRU
 
 
 def test_live_downloads_are_reused_within_the_ttl(monkeypatch):
@@ -65,7 +66,7 @@ def test_battles_use_the_bundled_snapshot_even_when_a_newer_download_is_cached(t
 
 
 def test_lru_evicts_the_least_recently_used():
-    lru = service.LRU(maxsize=2)
+    lru = LRU(maxsize=2)
     assert lru.get_or_compute("a", lambda: 1) == 1
     lru.get_or_compute("b", lambda: 2)
     lru.get_or_compute("a", lambda: 99)  # hit: refreshes "a"
