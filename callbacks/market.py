@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 from dash import Input, Output, State, ctx, dcc, html, no_update
 
-from callbacks import error_alert, unexpected_error_alert
+from callbacks import error_alert, failed, unexpected_error_alert
 from core import service
 from layouts import ids
 from layouts.components import kpi
@@ -88,9 +88,8 @@ def update_market(trigger, ticker, custom, upload_contents, upload_name, start, 
     Returns (figure, badge, alert, kpis, state, dropdown options, dropdown value, first date, last date);
     the two dates bound the date-range picker to the data's own range.
     """
-    from core.data import DataError, normalise_ticker
+    from core.data import normalise_ticker
 
-    keep = (no_update,) * 9
     try:
         if trigger == ids.MKT_UPLOAD and upload_contents:
             raw = decode_upload(upload_contents, upload_name, settings.max_upload_mb)
@@ -108,10 +107,8 @@ def update_market(trigger, ticker, custom, upload_contents, upload_name, start, 
             symbol = normalise_ticker(ticker or "AAPL")
             data = service.load_market(symbol, start, end, live=settings.live_data)
             new_state = {"kind": "ticker", "ticker": symbol}
-    except DataError as exc:
-        return keep[:2] + (error_alert(str(exc)),) + keep[3:]
-    except Exception as exc:  # a bug, not bad input: never a stack trace in the page
-        return keep[:2] + (unexpected_error_alert(exc, "loading market data"),) + keep[3:]
+    except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
+        return failed(exc, 9, 2, "loading market data")
 
     options = list(options or [])
     value = no_update
