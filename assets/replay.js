@@ -145,7 +145,7 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     replay: {
-      toggle: function (n, disabled, value, max) {
+      toggle: function (n, disabled) {
         if (disabled) { return [false, "❚❚ Pause"]; }
         return [true, "▶ Play"];
       },

@@ -61,14 +61,9 @@ def source_badge(provenance) -> html.Span:
 
 def kpi_cards(data: service.MarketData) -> list:
     frame = data.frame
-    close = frame["close"].to_numpy(dtype=float)
-    last, prev = close[-1], close[-2]
-    change = last / prev - 1
-    period = close[-1] / close[0] - 1
-    rets = np.diff(np.log(close))
-    vol = float(np.std(rets, ddof=1) * np.sqrt(data.periods_per_year)) if rets.size > 1 else float("nan")
-    peak = np.maximum.accumulate(close)
-    mdd = float(np.min(close / peak - 1))
+    s = data.summary()
+    last, change, period, vol, mdd, rsi = (s["last_close"], s["change"], s["period_return"], s["volatility"],
+                                           s["max_drawdown"], s["rsi"])
     span = f"{frame['date'].iloc[0]:%Y-%m-%d} → {frame['date'].iloc[-1]:%Y-%m-%d}"
     return [
         kpi("Last close", f"{last:,.2f}", hint=f"{frame['date'].iloc[-1]:%a %d %b %Y}"),
@@ -76,7 +71,7 @@ def kpi_cards(data: service.MarketData) -> list:
         kpi("Period return", f"{period:+.1%}", "up" if period >= 0 else "down", hint=span),
         kpi("Annual volatility", f"{vol:.1%}", hint=f"{data.periods_per_year} bars a year"),
         kpi("Max drawdown", f"{mdd:.1%}", "down"),
-        kpi("RSI 14", f"{frame['rsi'].iloc[-1]:.1f}" if np.isfinite(frame["rsi"].iloc[-1]) else "n/a",
+        kpi("RSI 14", f"{rsi:.1f}" if np.isfinite(rsi) else "n/a",
             hint="oversold < 30 < neutral < 70 < overbought"),
     ]
 

@@ -97,8 +97,6 @@ def register(app, settings) -> None:
         Output(ids.RPL_PLAY, "children"),
         Input(ids.RPL_PLAY, "n_clicks"),
         State(ids.RPL_TICK, "disabled"),
-        State(ids.RPL_SLIDER, "value"),
-        State(ids.RPL_SLIDER, "max"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

@@ -34,17 +34,13 @@ import math
 import numpy as np
 
 from core import risk
+from core.risk import _finite
 from core.sim import SimResult
 
 ZERO_STD = 1e-14
 """Standard deviations below this are treated as zero (float noise on a flat equity curve)."""
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
-
-
-def _finite(values) -> np.ndarray:
-    arr = np.asarray(values, dtype=float).ravel()
-    return arr[np.isfinite(arr)]
 
 
 def _check_periods(periods_per_year: float) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.indicators import add_indicators
@@ -25,6 +26,24 @@ class MarketData:
     frame: pd.DataFrame
     provenance: Any  # core.data.Provenance
     periods_per_year: int
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers of the shown window: last close, last bar's change, period return, annualised
+        volatility of daily log returns, max drawdown of the close (negative), last RSI (NaN in warm-up)."""
+        from core.metrics import max_drawdown, total_return
+
+        close = self.frame["close"].to_numpy(dtype=float)
+        log_returns = np.diff(np.log(close))
+        volatility = (float(np.std(log_returns, ddof=1) * np.sqrt(self.periods_per_year))
+                      if log_returns.size > 1 else float("nan"))
+        return {
+            "last_close": float(close[-1]),
+            "change": float(close[-1] / close[-2] - 1),
+            "period_return": total_return(close),
+            "volatility": volatility,
+            "max_drawdown": max_drawdown(close),
+            "rsi": float(self.frame["rsi"].iloc[-1]),
+        }
 
     @property
     def key(self) -> str:

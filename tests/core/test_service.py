@@ -73,3 +73,11 @@ def test_lru_evicts_the_least_recently_used():
     lru.get_or_compute("c", lambda: 3)  # evicts "b"
     assert lru.get_or_compute("a", lambda: 0) == 1  # still cached
     assert lru.get_or_compute("b", lambda: 20) == 20  # was evicted: recomputed
+
+
+def test_market_summary_headline_numbers():
+    data = service.load_market("AAPL", "2024-01-02", "2024-12-31", live=False)
+    s = data.summary()
+    close = data.frame["close"].to_numpy()
+    assert s["last_close"] == close[-1] and s["period_return"] == pytest.approx(close[-1] / close[0] - 1)
+    assert -1 < s["max_drawdown"] < 0 and 0.05 < s["volatility"] < 1.0 and 0 <= s["rsi"] <= 100
