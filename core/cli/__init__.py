@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-COMMAND_MODULES = ("data", "train", "battle")
+COMMAND_MODULES = ("data", "train", "battle", "forecast", "risk")
 """Modules under core.cli that register a sub-command; a module that does not exist yet is skipped."""
 
 JSON_STDOUT = "-"

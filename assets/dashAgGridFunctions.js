@@ -1,0 +1,83 @@
+/* Functions that dash-ag-grid function strings may call ({"function": "neonFmt(params.value, 'pct', 1)"}).
+ * dash-ag-grid looks names up in window.dashAgGridFunctions and evaluates the string with its own parser
+ * (no eval), so grids keep working under the app's strict CSP (script-src 'self').
+ * neonFmt mirrors layouts/fmt.py line by line: THE number formatter of the app (keep the two in step;
+ * tests/browser/test_grid.py compares them). Add new grid helpers to the same object, never a new global.
+ */
+(function () {
+  var DIGITS = { pct: 1, signed_pct: 1, ratio: 2, signed_ratio: 2, money: 0, bps: 1, count: 0, price: 2, number: 2 };
+  var MISSING = "\u2013";
+
+  function finite(v) {
+    if (v === null || v === undefined || v === "" || typeof v === "boolean") { return null; }
+    var x = Number(v);
+    if (!isFinite(x)) { return null; }
+    return x + 0;  /* -0 -> 0 */
+  }
+
+  function fixed(v, d) { return (v === 0 ? 0 : v).toFixed(d); }
+
+  function grouped(v, d) {
+    var text = fixed(v, d);
+    var neg = text.charAt(0) === "-";
+    if (neg) { text = text.slice(1); }
+    var parts = text.split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (neg ? "-" : "") + parts.join(".");
+  }
+
+  function neonFmt(value, kind, digits) {
+    kind = kind || "number";
+    var v = finite(value);
+    if (v === null) { return MISSING; }
+    var d = (digits === undefined || digits === null) ? DIGITS[kind] : digits;
+    switch (kind) {
+      case "pct": return fixed(v * 100, d) + "%";
+      case "signed_pct": return (v >= 0 ? "+" : "") + fixed(v * 100, d) + "%";
+      case "ratio": return fixed(v, d);
+      case "signed_ratio": return (v >= 0 ? "+" : "") + fixed(v, d);
+      case "money": return (v < 0 ? "-" : "") + "$" + grouped(Math.abs(v), d);
+      case "bps": {
+        var t = fixed(v, d);
+        if (t.indexOf(".") >= 0) { t = t.replace(/0+$/, "").replace(/\.$/, ""); }
+        return t + " bps";
+      }
+      default: return grouped(v, d);
+    }
+  }
+
+  /* "low – high" of an interval whose low is the cell's value and high another field of the row */
+  function neonInterval(params, highField, kind, digits) {
+    var lo = finite(params.value), hi = params.data ? finite(params.data[highField]) : null;
+    if (lo === null || hi === null) { return MISSING; }
+    return neonFmt(lo, kind, digits) + " \u2026 " + neonFmt(hi, kind, digits);
+  }
+
+  /* Mobile layout: below `breakpoint` px of grid width only the key columns stay visible
+   * (colDef.context.key); wider, every column (except those hidden on purpose) comes back. */
+  function neonResponsive(params, breakpoint) {
+    var api = params.api;
+    if (!api || !api.getColumns) { return; }
+    var width = params.clientWidth || (api.getGridOption ? 0 : 0);
+    if (!width) {
+      var el = document.querySelector(".neon-grid");
+      width = el ? el.clientWidth : window.innerWidth;
+    }
+    var narrow = width < (breakpoint || 700);
+    var show = [], hide = [];
+    api.getColumns().forEach(function (col) {
+      var ctx = col.getColDef().context || {};
+      if (ctx.alwaysHidden) { return; }
+      (narrow && !ctx.key ? hide : show).push(col.getColId());
+    });
+    if (hide.length) { api.setColumnsVisible(hide, false); }
+    if (show.length) { api.setColumnsVisible(show, true); }
+    if (api.sizeColumnsToFit) { api.sizeColumnsToFit(); }
+  }
+
+  var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
+  dagfuncs.neonFmt = neonFmt;
+  dagfuncs.neonInterval = neonInterval;
+  dagfuncs.neonResponsive = neonResponsive;
+  window.neonFmt = neonFmt;  /* for the replay page's script and the browser tests */
+})();
