@@ -46,7 +46,7 @@ def battle_caption(result) -> str:
 
 
 def register_all(app, settings) -> None:
-    from callbacks import arena, forecast, journal, market, replay, shell
+    from callbacks import arena, forecast, journal, market, replay, risk, shell
 
-    for module in (shell, market, arena, replay, journal, forecast):
+    for module in (shell, market, arena, replay, journal, forecast, risk):
         module.register(app, settings)
