@@ -4,11 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
+NGINX_PORT ?= 8080
+NEON_WORKER_CONCURRENCY ?= 2
 RUN_STAMP  := $(VENV)/.run-deps
 TEST_STAMP := $(VENV)/.test-deps
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev test lint bench models browser-deps clean
+.PHONY: run dev worker serve-nginx test lint bench models browser-deps redis-deps nginx-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +28,20 @@ $(TEST_STAMP): requirements-test.txt $(RUN_STAMP)
 run: $(RUN_STAMP)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --no-control-socket -c deploy/gunicorn.conf.py wsgi:server
 
+## serve-nginx: gunicorn on 127.0.0.1:$(PORT) behind Debian's nginx on http://127.0.0.1:$(NGINX_PORT), with the
+## repository's deploy/nginx.conf (the file docker-compose mounts); private pid/log/temp folder; Ctrl-C stops both
+serve-nginx: $(RUN_STAMP) nginx-deps
+	PORT=$(PORT) NGINX_PORT=$(NGINX_PORT) $(BIN)/python -m deploy.nginx_local
+
 ## dev: Dash dev server with hot reload (never in production)
 dev: $(RUN_STAMP)
 	NEON_DEV=1 $(BIN)/python -m app --host $(HOST) --port $(PORT)
+
+## worker: a Celery worker for background jobs (scale-out); needs the web app's REDIS_URL, e.g.
+## REDIS_URL=redis://127.0.0.1:6379/0 make worker  (README: "Background jobs: one server or many")
+worker: $(RUN_STAMP)
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker" >&2; exit 2; }
+	$(BIN)/celery -A app.worker worker --loglevel=info --concurrency=$(NEON_WORKER_CONCURRENCY)
 
 ## browser-deps: Debian's chromium + chromedriver for the browser tests (skipped when present)
 browser-deps:
@@ -38,11 +51,28 @@ browser-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+## nginx-deps: Debian's nginx for `make serve-nginx` and the nginx tests (skipped when present; the package's
+## service is not needed: nginx runs as a normal process with a config generated from deploy/nginx.conf)
+nginx-deps:
+	@if command -v nginx >/dev/null || test -x /usr/sbin/nginx; then \
+		echo "nginx present"; \
+	else \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx; \
+	fi
+
+## redis-deps: Debian's redis-server for the Redis/Celery job tests (skipped when present)
+redis-deps:
+	@if command -v redis-server >/dev/null; then \
+		echo "redis-server present"; \
+	else \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server; \
+	fi
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
-## test: install test deps and chromium, then ruff and the whole pytest suite (browser tests included)
-test: $(TEST_STAMP) browser-deps
+## test: install test deps, chromium, redis-server and nginx, then ruff and the whole pytest suite (browser tests included)
+test: $(TEST_STAMP) browser-deps redis-deps nginx-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -50,7 +80,7 @@ test: $(TEST_STAMP) browser-deps
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
-## models: train the shipped agents (AAPL, TSLA, BTC-USD) with the documented budget
+## models: train the shipped agents (AAPL, TSLA, BTC-USD x 4 personalities x seeds 0-4) with the documented budget
 models: $(RUN_STAMP)
 	$(BIN)/python -m core train-shipped
 

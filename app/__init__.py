@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc  # noqa: F401  (registers the components bundle)
 from dash import Dash
 
-from app import jobs, security
+from app import hardening, health, jobs, security, static_compress
 from app.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("neon.app")
@@ -17,14 +17,15 @@ TITLE = "Neon Arena"
 
 
 def _register_pages() -> None:
-    from layouts import arena, forecast, journal, market, not_found, replay, risk
+    from layouts import arena, forecast, journal, market, not_found, replay, risk, train
 
     dash.register_page("market", path="/market", name="Market", title=f"Market · {TITLE}", layout=market.layout,
                        order=0)
     # The market page is also the home page: same layout, served at "/" without a redirect.
     dash.register_page("home", path="/", name="Home", title=TITLE, layout=market.layout, order=99)
     for order, (module, name) in enumerate(
-        [(arena, "Arena"), (replay, "Replay"), (risk, "Risk"), (forecast, "Forecast"), (journal, "Journal")],
+        [(arena, "Arena"), (replay, "Replay"), (risk, "Risk"), (forecast, "Forecast"), (journal, "Journal"),
+         (train, "Train")],
         start=1,
     ):
         dash.register_page(name.lower(), path=f"/{name.lower()}", name=name, title=f"{name} · {TITLE}",
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         suppress_callback_exceptions=True,
         background_callback_manager=jobs.background_manager(settings),
         serve_locally=True,
+        compress=True,  # flask-compress: plotly.min.js, bundles and figures go gzip/brotli
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
@@ -58,11 +60,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
     server.config["NEON_SETTINGS"] = settings
     register_all(app, settings)
+    security.install_basic_auth(server, settings.basic_auth_user, settings.basic_auth_password)  # first
     security.install(server, security.dash_csp(app) if settings.csp else None)
-
-    @server.route("/healthz")
-    def healthz():
-        return {"status": "ok"}
+    static_compress.install(server)  # big JS bundles as brotli 11, compressed once (see the module)
+    hardening.install(app)  # hostile input: 4xx and one log line, never a 500 with a trace
+    health.install(server, settings)  # /healthz: data, models, Redis; 200 usable / 503 not
 
     # Dash finishes its set-up on the first request and flags it done before it is done: under gthread
     # workers, requests racing it got 500s for the JS bundles ("dash is not a registered library"). One

@@ -53,6 +53,22 @@ class Settings:
     """Send a strict Content-Security-Policy header [NEON_CSP]."""
     dev: bool = False
     """Development mode: hot reload and dev bundles; never in production [NEON_DEV]."""
+    runs_dir: Path | None = None
+    """Agents trained on the Train page, one folder per run (default <job cache dir>/runs) [NEON_RUNS_DIR]."""
+    max_runs: int = 50
+    """Trained runs kept on disk; the oldest are removed first [NEON_MAX_RUNS]."""
+    basic_auth_user: str = ""
+    """With the password: HTTP basic authentication on every path but /healthz [NEON_BASIC_AUTH_USER]."""
+    basic_auth_password: str = field(default="", repr=False)
+    """[NEON_BASIC_AUTH_PASSWORD]; never logged (describe() masks it)."""
+
+    def __post_init__(self) -> None:
+        if bool(self.basic_auth_user) != bool(self.basic_auth_password):
+            raise SettingsError("NEON_BASIC_AUTH_USER and NEON_BASIC_AUTH_PASSWORD must be set together")
+        if ":" in self.basic_auth_user:
+            raise SettingsError("NEON_BASIC_AUTH_USER must not contain ':' (HTTP basic authentication)")
+        if self.runs_dir is None:
+            object.__setattr__(self, "runs_dir", Path(self.job_cache_dir) / "runs")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -77,8 +93,17 @@ class Settings:
             kwargs["csp"] = _bool("NEON_CSP", env["NEON_CSP"])
         if "NEON_DEV" in env:
             kwargs["dev"] = _bool("NEON_DEV", env["NEON_DEV"])
+        if env.get("NEON_RUNS_DIR"):
+            kwargs["runs_dir"] = Path(env["NEON_RUNS_DIR"]).expanduser()
+        if "NEON_MAX_RUNS" in env:
+            kwargs["max_runs"] = _int("NEON_MAX_RUNS", env["NEON_MAX_RUNS"], 1, 10_000)
+        kwargs["basic_auth_user"] = env.get("NEON_BASIC_AUTH_USER", "").strip()
+        kwargs["basic_auth_password"] = env.get("NEON_BASIC_AUTH_PASSWORD", "")
         return cls(**kwargs)
 
     def describe(self) -> dict[str, str]:
-        """Settings as strings, for the startup log (no secrets are held here)."""
-        return {f.name: str(getattr(self, f.name)) for f in fields(self)}
+        """Settings as strings, for the startup log (the basic-auth password is masked)."""
+        out = {f.name: str(getattr(self, f.name)) for f in fields(self)}
+        if self.basic_auth_password:
+            out["basic_auth_password"] = "***"
+        return out

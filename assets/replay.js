@@ -1,10 +1,17 @@
-/* Replay page: playback runs in the browser. The server sends the battle once (rpl-data); each tick
- * appends ONE bar to the chart with extendData (a partial update), and only a jump of the slider
- * rebuilds the figure. Buy/sell chimes play when sound is switched on (it is off by default). */
+/* Replay page: playback runs in the browser. The server sends the battle once (rpl-data).
+ * - Speed is honoured by wall time: each tick reveals every bar due since Play was pressed
+ *   (several bars per frame at high speed), so N bars/s is N bars/s whatever the frame rate.
+ * - Follow mode draws only the visible window (constant cost per frame); without follow, new bars are
+ *   appended with extendData and only a jump rebuilds the figure.
+ * - Grey candles: bars before the window, so the first view reads as a chart.
+ * Buy/sell chimes play when sound is switched on (it is off by default). */
 (function () {
   var NU = function () { return window.dash_clientside.no_update; };
-  var state = { last: -1, data: null };
+  var state = { last: -1, data: null, follow: null, t0: null, v0: 0, speed: 20, lastTick: null };
   var KEYS = ["x", "y", "open", "high", "low", "close"];
+  var FOLLOW_BARS = 150;
+
+  function fmt(v, kind, d) { return window.neonFmt ? window.neonFmt(v, kind, d) : String(v); }
 
   function playSound(kind) {
     try {
@@ -18,7 +25,6 @@
   function pad(d) { return 0.015 * (d.layout_ranges.price[1] - d.layout_ranges.price[0]); }
 
   function point(d, trace, i) {
-    // one bar's values for every key, so all traces extend in lockstep (see KEYS)
     var p = { x: d.dates[i], y: null, open: null, high: null, low: null, close: null };
     if (trace.kind === "candle") {
       p.open = d.open[i]; p.high = d.high[i]; p.low = d.low[i]; p.close = d.close[i];
@@ -32,7 +38,7 @@
   }
 
   function traceSpecs(d) {
-    var specs = [{ kind: "candle" }];
+    var specs = [{ kind: "context" }, { kind: "candle" }];
     d.agents.forEach(function (a) {
       specs.push({ kind: "marker", side: "buy", agent: a });
       specs.push({ kind: "marker", side: "sell", agent: a });
@@ -43,16 +49,30 @@
   }
 
   function included(spec, i) {
+    if (spec.kind === "context") { return false; }
     if (spec.kind !== "marker") { return true; }
     var f = spec.agent.fills[String(i)];
     return Boolean(f) && f[0] === spec.side;
   }
 
-  function buildFigure(d, upto) {
-    var specs = traceSpecs(d);
-    var data = specs.map(function (spec) {
+  function contextTrace(d, from) {
+    var c = d.context || { dates: [] }, n = c.dates.length, lo = 0;
+    if (from !== undefined && from !== null) {  // follow: only the context bars inside the window
+      lo = Math.max(0, n + from);
+    }
+    return { type: "candlestick", name: "before the window", showlegend: false, xaxis: "x", yaxis: "y",
+      hoverinfo: "x+name", x: c.dates.slice(lo), open: (c.open || []).slice(lo), high: (c.high || []).slice(lo),
+      low: (c.low || []).slice(lo), close: (c.close || []).slice(lo),
+      increasing: { line: { color: "#59628a", width: 1 }, fillcolor: "#3a4166" },
+      decreasing: { line: { color: "#59628a", width: 1 }, fillcolor: "#242a45" } };
+  }
+
+  function buildFigure(d, upto, from) {
+    var start = Math.max(0, from || 0);
+    var data = traceSpecs(d).map(function (spec) {
+      if (spec.kind === "context") { return contextTrace(d, from); }
       var cols = {}; KEYS.forEach(function (k) { cols[k] = []; });
-      for (var i = 0; i <= upto; i++) {
+      for (var i = start; i <= upto; i++) {
         if (!included(spec, i)) { continue; }
         var p = point(d, spec, i);
         KEYS.forEach(function (k) { cols[k].push(p[k]); });
@@ -78,38 +98,52 @@
     return { data: data, layout: d.layout };
   }
 
-  function extendFor(d, i) {
+  function extendFor(d, from, to) {
+    // every bar in (from, to]: one extendData call appends them all (one redraw)
     var specs = traceSpecs(d);
     var update = {}; KEYS.forEach(function (k) { update[k] = []; });
     var indices = [];
     specs.forEach(function (spec, t) {
-      if (!included(spec, i)) { return; }
-      var p = point(d, spec, i);
-      KEYS.forEach(function (k) { update[k].push([p[k]]); });
+      var cols = {}; KEYS.forEach(function (k) { cols[k] = []; });
+      var any = false;
+      for (var i = from + 1; i <= to; i++) {
+        if (!included(spec, i)) { continue; }
+        var p = point(d, spec, i);
+        KEYS.forEach(function (k) { cols[k].push(p[k]); });
+        any = true;
+      }
+      if (!any) { return; }
+      KEYS.forEach(function (k) { update[k].push(cols[k]); });
       indices.push(t);
     });
+    if (!indices.length) { return NU(); }
     return [update, indices];
   }
 
-  var FOLLOW_BARS = 150;
-
   function followRanges(d, i) {
-    // A moving window over the last FOLLOW_BARS bars, with y ranges fitted to what is visible.
-    var lo = Math.max(0, i - FOLLOW_BARS), hi = Math.min(d.dates.length - 1, Math.max(i + 8, lo + 40));
+    // A moving window over the last FOLLOW_BARS bars (context bars included), y fitted to what is visible.
+    var c = d.context || { dates: [] }, nc = c.dates.length;
+    var lo = i - FOLLOW_BARS, hi = Math.min(d.dates.length - 1, Math.max(i + 8, lo + 40));
     var pmin = Infinity, pmax = -Infinity, emin = Infinity, emax = -Infinity;
     var curves = d.agents.map(function (a) { return a.equity; });
     if (d.bh.length) { curves.push(d.bh); }
-    for (var j = lo; j <= i; j++) {
-      pmin = Math.min(pmin, d.low[j]); pmax = Math.max(pmax, d.high[j]);
-      curves.forEach(function (c) {
-        if (c[j] !== null) { var v = 100 * c[j] / d.cash0; emin = Math.min(emin, v); emax = Math.max(emax, v); }
+    for (var j = Math.max(lo, -nc); j <= i; j++) {
+      var low = j < 0 ? c.low[nc + j] : d.low[j], high = j < 0 ? c.high[nc + j] : d.high[j];
+      if (low !== null) { pmin = Math.min(pmin, low); }
+      if (high !== null) { pmax = Math.max(pmax, high); }
+      if (j < 0) { continue; }
+      curves.forEach(function (cv) {
+        if (cv[j] !== null) { var v = 100 * cv[j] / d.cash0; emin = Math.min(emin, v); emax = Math.max(emax, v); }
       });
     }
-    var pp = 0.08 * Math.max(pmax - pmin, 1e-9), ep = 0.1 * Math.max(emax - emin, 1);
-    return { x: [d.dates[lo], d.dates[hi]], y: [pmin - pp, pmax + pp], y2: [emin - ep, emax + ep] };
+    if (!isFinite(emin)) { emin = 95; emax = 105; }
+    var first = lo < 0 ? (nc + lo >= 0 ? c.dates[nc + lo] : (nc ? c.dates[0] : d.dates[0])) : d.dates[lo];
+    var pp = 0.08 * Math.max(pmax - pmin, 1e-9), ep = Math.max(0.1 * (emax - emin), 1.5);
+    return { from: lo, x: [first, d.dates[hi]], y: [pmin - pp, pmax + pp], y2: [emin - ep, emax + ep] };
   }
 
   function applyRanges(layout, r) {
+    layout = Object.assign({}, layout);
     layout.xaxis = Object.assign({}, layout.xaxis, { range: r.x, autorange: false });
     layout.xaxis2 = Object.assign({}, layout.xaxis2, { range: r.x, autorange: false });
     layout.yaxis = Object.assign({}, layout.yaxis, { range: r.y, autorange: false });
@@ -126,13 +160,12 @@
       var eq = a.equity[i], pos = a.position[i];
       var pnl = eq === null ? null : eq / d.cash0 - 1;
       var f = a.fills[String(i)];
-      var act = f ? f[0].toUpperCase() + " " + f[1].toLocaleString(undefined, { maximumFractionDigits: 2 }) : a.actions[i];
+      var act = f ? f[0].toUpperCase() + " " + fmt(f[1], "number", 2) : a.actions[i];
       return { type: "Tr", namespace: "dash_html_components", props: { children: [
         cell(a.label, { color: a.colour, fontWeight: 700 }),
-        cell(pos === null ? "–" : (100 * pos).toFixed(0) + "%"),
-        cell(eq === null ? "–" : "$" + Math.round(eq).toLocaleString()),
-        cell(pnl === null ? "–" : (pnl >= 0 ? "+" : "") + (100 * pnl).toFixed(1) + "%",
-             { color: pnl >= 0 ? "#00ff9c" : "#ff3860" }),
+        cell(pos === null ? "\u2013" : fmt(pos, "pct", 0)),
+        cell(eq === null ? "\u2013" : fmt(eq, "money", 0)),
+        cell(fmt(pnl, "signed_pct", 1), { color: pnl === null ? "#7f8bb3" : (pnl >= 0 ? "#00ff9c" : "#ff3860") }),
         cell(act, { color: f ? a.colour : "#7f8bb3" })
       ] } };
     });
@@ -143,56 +176,86 @@
       children: [head, { type: "Tbody", namespace: "dash_html_components", props: { children: rows } }] } };
   }
 
+  function sounds(d, from, to) {
+    var buys = false, sells = false;
+    for (var i = Math.max(0, from + 1); i <= to; i++) {
+      d.agents.forEach(function (a) {
+        var f = a.fills[String(i)];
+        if (f) { if (f[0] === "buy") { buys = true; } else { sells = true; } }
+      });
+    }
+    if (buys) { playSound("buy"); }
+    if (sells) { setTimeout(function () { playSound("sell"); }, buys ? 180 : 0); }
+  }
+
+  function clamp(v, max) {
+    var n = Math.round(Number(v));
+    if (!isFinite(n)) { n = 0; }
+    return Math.max(0, Math.min(n, max));
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     replay: {
       toggle: function (n, disabled) {
-        if (disabled) { return [false, "❚❚ Pause"]; }
-        return [true, "▶ Play"];
+        state.t0 = null;  // the next tick starts a new wall-clock run from the bar on screen
+        if (disabled) { return [false, "\u275a\u275a Pause"]; }
+        return [true, "\u25b6 Play"];
       },
       speed: function (barsPerSecond) {
-        return Math.max(25, Math.round(1000 / (barsPerSecond || 10)));
+        state.speed = barsPerSecond || 20;
+        state.t0 = null;
+        // at most ~10 frames a second; faster speeds reveal several bars per frame
+        return Math.max(100, Math.round(1000 / state.speed));
       },
-      tick: function (n, value, max) {
-        if (value >= max) { return [0, NU(), NU()]; }          // play again from the first bar
-        if (value + 1 >= max) { return [max, true, "↺ Replay"]; }
-        return [value + 1, NU(), NU()];
+      tick: function (n, value, max, speed) {
+        var now = (window.performance && window.performance.now) ? window.performance.now() : Date.now();
+        value = value || 0;
+        if (value >= max) { state.t0 = null; return [0, NU(), NU()]; }          // play again from the first bar
+        // restart the clock when play starts or the slider was moved by hand; a slider value that lags a
+        // frame behind the last tick (the renderer has not applied it yet) is not a move
+        var step = (speed || state.speed) * 0.25 + 2;
+        if (state.t0 === null || Math.abs(value - state.lastTick) > step) {
+          state.t0 = now - 1000 / (speed || state.speed); state.v0 = value;
+        }
+        var target = state.v0 + Math.floor((speed || state.speed) * (now - state.t0) / 1000);
+        target = Math.max(value + 1, Math.min(target, max));
+        state.lastTick = target;
+        if (target >= max) { state.t0 = null; return [max, true, "\u21ba Replay"]; }
+        return [target, NU(), NU()];
+      },
+      jump: function (n, max) {
+        state.t0 = null;
+        return [max, true, "\u21ba Replay"];
+      },
+      position: function (slider, box, max) {
+        var trig = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
+        if (trig.indexOf("rpl-pos.value") >= 0) {
+          if (box === null || box === undefined || box === "") { return [NU(), (slider || 0) + 1]; }
+          var i = clamp(Number(box) - 1, max || 0);
+          return [i === slider ? NU() : i, i + 1];   // one-based box, clamped (typing 99999 shows the last bar)
+        }
+        return [NU(), (slider || 0) + 1];
       },
       render: function (value, data, follow, sound) {
         if (!data || !data.dates) { return [NU(), NU(), NU(), NU()]; }
         var i = Math.max(0, Math.min(value || 0, data.dates.length - 1));
-        var label = "Bar " + (i + 1) + " / " + data.dates.length + " · " + data.dates[i] + " · close " +
-          Number(data.close[i]).toLocaleString(undefined, { maximumFractionDigits: 2 });
-        var trig = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
-        var followToggled = trig.indexOf("rpl-follow.value") >= 0;
-        var stepForward = state.data === data && i === state.last + 1 && !followToggled;
+        var label = "Bar " + (i + 1).toLocaleString("en-US") + " / " + data.dates.length.toLocaleString("en-US") +
+          " \u00b7 " + data.dates[i] + " \u00b7 close " + fmt(data.close[i], "price", 2);
+        var same = state.data === data && state.follow === follow;
+        var forward = same && i > state.last;
         var figure = NU(), extend = NU();
-        if (stepForward) {
-          extend = extendFor(data, i);
-          if (sound) {
-            var buys = false, sells = false;
-            data.agents.forEach(function (a) {
-              var f = a.fills[String(i)];
-              if (f) { if (f[0] === "buy") { buys = true; } else { sells = true; } }
-            });
-            if (buys) { playSound("buy"); }
-            if (sells) { setTimeout(function () { playSound("sell"); }, buys ? 180 : 0); }
-          }
-          if (follow) {
-            var r = followRanges(data, i);
-            var gd = document.querySelector("#rpl-fig .js-plotly-plot");
-            if (gd && window.Plotly) {
-              // viewport only (no data): the new bar arrives through extendData
-              window.requestAnimationFrame(function () {
-                window.Plotly.relayout(gd, { "xaxis.range": r.x, "xaxis2.range": r.x, "yaxis.range": r.y,
-                                             "yaxis2.range": r.y2 });
-              });
-            }
-          }
+        if (forward && sound) { sounds(data, state.last, i); }
+        if (follow) {
+          // constant cost per frame: only the visible window is drawn
+          var r = followRanges(data, i);
+          figure = buildFigure(data, i, r.from);
+          figure.layout = applyRanges(figure.layout, r);
+        } else if (forward) {
+          extend = extendFor(data, state.last, i);
         } else {
-          figure = buildFigure(data, i);
-          if (follow) { figure.layout = applyRanges(JSON.parse(JSON.stringify(figure.layout)), followRanges(data, i)); }
+          figure = buildFigure(data, i, null);
         }
-        state.last = i; state.data = data;
+        state.last = i; state.data = data; state.follow = follow;
         return [figure, extend, panel(data, i), label];
       }
     }

@@ -3,8 +3,10 @@
     python -m bench.bench_battle [--repeats N]
 
 1. run_battle of 4 agents + 4 benchmarks on AAPL (bundled data), cache off: over the test window and
-   over the whole history after the warm-up. Agents: the shipped models under models/AAPL when present,
-   else the rule-based stand-ins (core.strategies.RuleAgentSet), and the output says which. Target < 1 s.
+   over the whole history after the warm-up. Agents: every seed of the shipped models under models/AAPL
+   (5 per personality: every seed battles, with the significance figures) and, for comparison, one seed
+   alone; else the rule-based stand-ins (core.strategies.RuleAgentSet), and the output says which.
+   Target < 1 s for 5 seeds per personality over the test window.
 2. The SMA 20/50 crossover, long-only, cash 100,000, commission 0.1%, whole units: ours
    (sma_crossover_targets + core.sim.simulate) vs backtesting.py 0.6.6 in the same process; medians over
    repeats, the speed ratio (target >= 20x) and the equal-results check (same fills, final equity).
@@ -33,14 +35,18 @@ def _median_seconds(fn, repeats: int) -> tuple[float, object]:
 
 
 def _agents():
-    from core.agents import load_agents
+    """[(label, agents)]: every shipped seed and one seed alone, or the rule-based stand-ins."""
+    from core.agents import load_agent_seeds
 
     try:
-        return load_agents("AAPL"), "shipped models (models/AAPL)"
+        seeds = load_agent_seeds("AAPL")
     except ValueError as exc:
         from core.strategies import RuleAgentSet
 
-        return RuleAgentSet(), f"rule-based stand-ins (no shipped models: {exc})"
+        return [(f"rule-based stand-ins (no shipped models: {exc})", RuleAgentSet())]
+    first = seeds[seeds.seeds[0]]
+    return [(f"shipped models, {len(seeds)} seeds per personality", seeds),
+            (f"shipped models, seed {first.seed} alone", first)]
 
 
 def bench_battle(repeats: int) -> None:
@@ -51,23 +57,26 @@ def bench_battle(repeats: int) -> None:
 
     ohlcv, provenance = load_ohlcv("AAPL", live=False)
     frame = add_indicators(ohlcv)
-    agents, source = _agents()
-    print(f"data: AAPL {provenance.label}, {len(frame)} bars; agents: {source}")
+    print(f"data: AAPL {provenance.label}, {len(frame)} bars")
     whole_start = frame["date"].iloc[WARMUP_BARS].date().isoformat()
-    for label, kwargs in (("test window", {}), ("whole history", {"test_start": whole_start})):
+    for (source, agents), (label, kwargs) in (
+        (a, w) for a in _agents() for w in (("test window", {}), ("whole history", {"test_start": whole_start}))
+    ):
         seconds, result = _median_seconds(
-            lambda kw=kwargs: run_battle(frame, ticker="AAPL", agents=agents, use_cache=False, **kw), repeats
+            lambda kw=kwargs, a=agents: run_battle(frame, ticker="AAPL", agents=a, use_cache=False, **kw), repeats
         )
         n = result.end - result.start
         rollout_s, _ = _median_seconds(
-            lambda r=result: agents.rollout(frame, r.start, r.end, Costs(), 100_000.0), repeats
+            lambda r=result, a=agents: getattr(a, "rollout_seeds", a.rollout)(frame, r.start, r.end, Costs(), 100_000.0),
+            repeats,
         )
         status = "OK" if seconds < 1.0 else "SLOWER THAN TARGET"
         print(
-            f"battle, {label} ({result.test_start} to {result.test_end}, {n} bars, {len(result.contestants)} "
-            f"contestants): median {seconds * 1e3:.0f} ms over {repeats} runs (agents' rollout alone "
-            f"{rollout_s * 1e3:.0f} ms); target < 1000 ms: {status}"
+            f"battle of {source}, {label} ({result.test_start} to {result.test_end}, {n} bars, "
+            f"{len(result.contestants)} contestants): median {seconds * 1e3:.0f} ms over {repeats} runs "
+            f"(agents' rollout alone {rollout_s * 1e3:.0f} ms); target < 1000 ms: {status}"
         )
+    agents = _agents()[0][1]
     start = time.perf_counter()
     run_battle(frame, ticker="AAPL", agents=agents)
     first = time.perf_counter() - start

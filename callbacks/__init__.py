@@ -45,8 +45,26 @@ def battle_caption(result) -> str:
             f"{shared}")
 
 
-def register_all(app, settings) -> None:
-    from callbacks import arena, forecast, journal, market, replay, risk, shell
+def battle_meta(result) -> dict:
+    """What a battle export states in every file: ticker, sample, window, costs and the shared-market flag."""
+    return {"ticker": result.ticker, "sample": result.sample,
+            "window": f"{result.test_start:%Y-%m-%d}..{result.test_end:%Y-%m-%d}",
+            "commission_bps": float(result.costs.commission_bps), "slippage_bps": float(result.costs.slippage_bps),
+            "shared_market": bool(getattr(result, "shared_market", False))}
 
-    for module in (shell, market, arena, replay, journal, forecast, risk):
+
+def battle_file_stem(prefix: str, result, *extra) -> str:
+    """A file name that says what is inside: prefix_TICKER_sample_start_end_cC-sS[_shared][_extra]."""
+    from layouts.grid import safe_file_stem
+
+    return safe_file_stem(prefix, result.ticker, result.sample, f"{result.test_start:%Y%m%d}",
+                          f"{result.test_end:%Y%m%d}",
+                          f"c{result.costs.commission_bps:g}-s{result.costs.slippage_bps:g}bps",
+                          "shared" if getattr(result, "shared_market", False) else "", *extra)
+
+
+def register_all(app, settings) -> None:
+    from callbacks import arena, forecast, journal, market, replay, risk, shell, train
+
+    for module in (shell, market, arena, replay, journal, forecast, risk, train):
         module.register(app, settings)

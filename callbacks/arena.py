@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import math
+import time
 
 import dash_bootstrap_components as dbc
-import pandas as pd
-from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
-from callbacks import battle_caption, error_alert, failed, unexpected_error_alert
+from callbacks import (
+    battle_caption,
+    battle_file_stem,
+    battle_meta,
+    error_alert,
+    failed,
+    unexpected_error_alert,
+)
 from core import service
-from layouts import ids
+from layouts import fmt, grid, ids, state
+from layouts.arena import BOARD_COLUMNS
 from layouts.battle_figures import battle_candles_figure, cost_stress_figure, equity_figure
 from layouts.components import kpi, sample_tag
-
-PCT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure", "var_95", "cvar_95"}
-BOARD_COLUMNS = [
-    ("contestant", "Contestant"), ("type", "Type"), ("total_return", "Return"),
-    ("beats", "Beats buy-and-hold?"), ("cagr", "CAGR"),
-    ("volatility", "Vol"), ("sharpe", "Sharpe"), ("sharpe_ci", "Sharpe 95% CI"), ("sortino", "Sortino"),
-    ("max_drawdown", "Max DD"), ("calmar", "Calmar"), ("win_rate", "Win rate"), ("trades", "Trades"),
-    ("exposure", "Exposure"), ("turnover", "Turnover"), ("costs_paid", "Costs paid"), ("var_95", "VaR 95"),
-    ("cvar_95", "CVaR 95"),
-]
-
 
 _FIGURES = service.LRU(maxsize=32)
 
@@ -36,52 +32,24 @@ def battle_figures(result) -> tuple[dict, dict]:
     )
 
 
-def _num(value, digits: int = 2):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return round(value, digits) if math.isfinite(value) else None
+_num = fmt.finite  # raw finite floats (None for NaN/inf/missing): the grid formats once, never rounded
 
 
 def leaderboard_rows(result) -> list[dict]:
-    """Display rows of the leaderboard (numbers stay numbers so the table sorts them correctly)."""
+    """Rows of the leaderboard with RAW numbers (the grid sorts them as numbers and formats them once)."""
     rows = []
     for c in result.contestants:
         m = c.metrics
-        low, high = _num(m.get("sharpe_ci_low")), _num(m.get("sharpe_ci_high"))
-        row = {"contestant": c.label, "type": c.kind,
-               "sharpe_ci": f"[{low:.2f}, {high:.2f}]" if low is not None and high is not None else "n/a",
-               "beats": "—" if c.name == "buy_and_hold" else ("YES" if m.get("beats_buy_and_hold") else "no")}
+        row = {"contestant": c.label, "name": c.name, "type": c.kind,
+               "beats": "—" if c.name == "buy_and_hold" else ("YES" if m.get("beats_buy_and_hold") else "no"),
+               "sharpe_ci_low": _num(m.get("sharpe_ci_low")), "sharpe_ci_high": _num(m.get("sharpe_ci_high")),
+               "trades": int(m.get("trades", 0))}
         for key in ("total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure", "var_95",
-                    "cvar_95"):
-            row[key] = _num(m.get(key), 4)
-        for key in ("sharpe", "sortino", "calmar", "turnover"):
+                    "cvar_95", "sharpe", "sortino", "calmar", "turnover", "costs_paid"):
             row[key] = _num(m.get(key))
-        row["trades"] = int(m.get("trades", 0))
-        row["costs_paid"] = _num(m.get("costs_paid"))
         rows.append(row)
     rows.sort(key=lambda r: -1e9 if r["total_return"] is None else -r["total_return"])
     return rows
-
-
-def leaderboard_columns() -> list[dict]:
-    from dash.dash_table import FormatTemplate
-    from dash.dash_table.Format import Format, Group, Scheme
-
-    columns = []
-    for key, name in BOARD_COLUMNS:
-        col = {"id": key, "name": name}
-        if key in PCT:
-            col.update(type="numeric", format=FormatTemplate.percentage(1))
-        elif key in ("sharpe", "sortino", "calmar", "turnover"):
-            col.update(type="numeric", format=Format(precision=2, scheme=Scheme.fixed))
-        elif key == "costs_paid":
-            col.update(type="numeric", format=Format(precision=0, scheme=Scheme.fixed, group=Group.yes))
-        elif key == "trades":
-            col.update(type="numeric")
-        columns.append(col)
-    return columns
 
 
 def arena_kpis(result) -> list:
@@ -90,16 +58,17 @@ def arena_kpis(result) -> list:
     out = []
     if bh is not None:
         r = bh.metrics["total_return"]
-        out.append(kpi("Buy-and-hold", f"{r:+.1%}", "up" if r >= 0 else "down", hint="the yardstick, after costs"))
+        out.append(kpi("Buy-and-hold", fmt.signed_pct(r), "up" if r >= 0 else "down", hint="the yardstick, after costs"))
     if agents:
         best = max(agents, key=lambda c: c.metrics["total_return"])
         r = best.metrics["total_return"]
-        out.append(kpi("Best agent", best.label, hint=f"{r:+.1%} net of costs"))
+        out.append(kpi("Best agent", best.label, hint=f"{fmt.signed_pct(r)} net of costs"))
         beating = sum(bool(c.metrics.get("beats_buy_and_hold")) for c in agents)
         out.append(kpi("Agents beating B&H", f"{beating} / {len(agents)}", "up" if beating else "down"))
         trades = sum(int(c.metrics["trades"]) for c in agents)
-        out.append(kpi("Agent fills", f"{trades:,}", hint="all four agents"))
-    out.append(kpi("Window", f"{len(result.dates):,} bars", hint=f"{result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d}"))
+        out.append(kpi("Agent fills", fmt.count(trades), hint="all four agents"))
+    out.append(kpi("Window", f"{fmt.count(len(result.dates))} bars",
+                   hint=f"{result.test_start:%Y-%m-%d} → {result.test_end:%Y-%m-%d}"))
     return out
 
 
@@ -130,29 +99,77 @@ def spec_from_inputs(ticker, window, start, end, commission, slippage, shared=Fa
                               shared_market=bool(shared))
 
 
-def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=None, shared=False) -> tuple:
-    """(sample tag, alert, kpis, candles, equity, board rows, board columns, spec store, dates disabled).
+def _cost_invalid(value) -> bool:
+    try:
+        return not 0 <= float(value) <= 1000
+    except (TypeError, ValueError):
+        return True
 
-    On bad input: an alert and every other output unchanged (the previous battle stays on screen).
+
+def restore_outputs(query, session_spec, market_choice) -> tuple:
+    """The controls' values on arrival: URL first, then the session (layouts/state.py).
+
+    Returns (ticker options, ticker, window, start, end, commission, slippage, shared, note).
     """
+    spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
+    options = list(dict.fromkeys([*state.arena_tickers(), spec["ticker"]]))
+    note = error_alert(message, color="warning") if message else None
+    return (options, spec["ticker"], spec["window"], spec.get("start"), spec.get("end"), spec["commission_bps"],
+            spec["slippage_bps"], bool(spec.get("shared_market")), note)
+
+
+def stamped(spec: dict, previous: dict | None) -> dict:
+    """The spec for the session store; its "updated" stamp moves only when the ticker changed (so the
+    Market page follows the Arena's ticker only when the Arena chose it last: layouts.state.shared_ticker)."""
+    previous = previous if isinstance(previous, dict) else {}
+    if previous.get("ticker") == spec["ticker"] and previous.get("updated"):
+        return {**spec, "updated": previous["updated"]}
+    return {**spec, "updated": time.time()}
+
+
+def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=None, shared=False,
+                  previous_spec=None) -> tuple:
+    """(sample tag, alert, kpis, candles, spec store, dates disabled, commission invalid, slippage invalid).
+
+    The equity figure and the leaderboard rows follow in a second callback (`board_outputs`, on the spec
+    store): the candles reach the screen first.
+
+    On bad input: an alert, the bad input marked invalid, and every other output unchanged (the previous
+    battle stays on screen). A custom window without dates yet is a hint, not an error.
+    """
+    invalid = (_cost_invalid(commission), _cost_invalid(slippage))
+    if window == "custom" and not (start or end):
+        hint = error_alert("Custom window: pick a start and/or an end date; the battle runs as soon as one is "
+                           "set. The previous battle stays on screen until then.", color="info")
+        return (no_update, hint) + (no_update,) * 3 + (False, *invalid)
     try:
         spec = spec_from_inputs(ticker, window, start, end, commission, slippage, shared)
         view = service.run_arena(spec, models_dir=models_dir)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
-        return failed(exc, 9, 1, "running the battle")[:8] + (window != "custom",)
+        return failed(exc, 5, 1, "running the battle") + (window != "custom", *invalid)
     result = view.result
-    candles, equity = battle_figures(result)
+    candles, _equity = battle_figures(result)
     return (
         sample_tag(result.sample, battle_caption(result)),
         agents_alert(view),
         arena_kpis(result),
         candles,
-        equity,
-        leaderboard_rows(result),
-        leaderboard_columns(),
-        spec.to_dict(),
+        stamped(spec.to_dict(), previous_spec),
         window != "custom",
+        *invalid,
     )
+
+
+def board_outputs(spec_dict: dict | None, models_dir=None) -> tuple:
+    """(equity figure, leaderboard rows) of the battle in the spec store (cached: the battle already ran)."""
+    if not spec_dict:
+        return no_update, no_update
+    try:
+        result = _result(spec_dict, models_dir)
+    except Exception as exc:  # noqa: BLE001 - the battle callback already showed the message
+        unexpected_error_alert(exc, "drawing the equity curves") if not isinstance(exc, ValueError) else None
+        return no_update, no_update
+    return battle_figures(result)[1], leaderboard_rows(result)
 
 
 def stress_outputs(spec_dict: dict | None, models_dir=None):
@@ -178,32 +195,60 @@ def stress_outputs(spec_dict: dict | None, models_dir=None):
     return cost_stress_figure(stress, styles).to_dict(), body
 
 
-def export_leaderboard(which: str, spec_dict: dict | None, models_dir=None):
-    from core.journal import table_to_csv_bytes, table_to_excel_bytes
+def _result(spec_dict, models_dir):
+    return service.run_arena(service.BattleSpec.from_dict(spec_dict), models_dir=models_dir).result
 
-    spec = service.BattleSpec.from_dict(spec_dict)
-    result = service.run_arena(spec, models_dir=models_dir).result
-    table = pd.DataFrame(leaderboard_rows(result))
-    table.insert(0, "sample", result.sample)
-    table.insert(1, "window", f"{result.test_start:%Y-%m-%d}..{result.test_end:%Y-%m-%d}")
-    table.insert(2, "cost_bps", result.cost_bps)
-    name = f"leaderboard_{result.ticker}_{result.sample}"
-    if which == ids.ARN_BOARD_XLSX:
-        return dcc.send_bytes(table_to_excel_bytes(table, sheet_name="Leaderboard"), f"{name}.xlsx")
-    return dcc.send_bytes(table_to_csv_bytes(table), f"{name}.csv")
+
+def export_leaderboard(which: str, spec_dict: dict | None, models_dir=None, rows=None, column_state=None):
+    """The leaderboard as shown (the grid's rows in its order, its visible columns) with the battle's
+    window, costs and shared-market flag in the file and in its name."""
+    result = _result(spec_dict, models_dir)
+    shown = rows if rows else leaderboard_rows(result)
+    kind = "xlsx" if which in (ids.ARN_BOARD_XLSX, "xlsx") else "csv"
+    return grid.export_download(kind, shown, BOARD_COLUMNS, column_state, meta=battle_meta(result),
+                                name=battle_file_stem("leaderboard", result), sheet="Leaderboard")
+
+
+def export_whole_journal(which: str, spec_dict: dict | None, models_dir=None):
+    """Every fill of every contestant, with the journal page's columns (unfiltered)."""
+    from callbacks.journal import table_records
+    from core.journal import build_journal
+    from layouts.journal import JOURNAL_COLUMNS
+
+    result = _result(spec_dict, models_dir)
+    kind = "xlsx" if which in (ids.ARN_JOURNAL_XLSX, "xlsx") else "csv"
+    return grid.export_download(kind, table_records(build_journal(result)), JOURNAL_COLUMNS,
+                                meta=battle_meta(result), name=battle_file_stem("journal", result, "all"),
+                                sheet="Journal")
 
 
 def register(app, settings) -> None:
+    @app.callback(
+        Output(ids.ARN_TICKER, "options"),
+        Output(ids.ARN_TICKER, "value"),
+        Output(ids.ARN_WINDOW, "value"),
+        Output(ids.ARN_DATES, "start_date"),
+        Output(ids.ARN_DATES, "end_date"),
+        Output(ids.ARN_COMMISSION, "value"),
+        Output(ids.ARN_SLIPPAGE, "value"),
+        Output(ids.ARN_SHARED, "value"),
+        Output(ids.ARN_NOTE, "children"),
+        Input(ids.ARN_QUERY, "data"),
+        State(ids.BATTLE_SPEC, "data"),
+        State(ids.MARKET_CHOICE, "data"),
+    )
+    def _restore(query, session_spec, market_choice):
+        return restore_outputs(query, session_spec, market_choice)
+
     @app.callback(
         Output(ids.ARN_SAMPLE_TAG, "children"),
         Output(ids.ARN_ALERT, "children"),
         Output(ids.ARN_KPIS, "children"),
         Output(ids.ARN_CANDLES, "figure"),
-        Output(ids.ARN_EQUITY, "figure"),
-        Output(ids.ARN_BOARD, "data"),
-        Output(ids.ARN_BOARD, "columns"),
         Output(ids.BATTLE_SPEC, "data"),
         Output(ids.ARN_DATES, "disabled"),
+        Output(ids.ARN_COMMISSION, "invalid"),
+        Output(ids.ARN_SLIPPAGE, "invalid"),
         Input(ids.ARN_TICKER, "value"),
         Input(ids.ARN_WINDOW, "value"),
         Input(ids.ARN_DATES, "start_date"),
@@ -211,9 +256,19 @@ def register(app, settings) -> None:
         Input(ids.ARN_COMMISSION, "value"),
         Input(ids.ARN_SLIPPAGE, "value"),
         Input(ids.ARN_SHARED, "value"),
+        State(ids.BATTLE_SPEC, "data"),
     )
-    def _battle(ticker, window, start, end, commission, slippage, shared):
-        return arena_outputs(ticker, window, start, end, commission, slippage, settings.models_dir, shared)
+    def _battle(ticker, window, start, end, commission, slippage, shared, previous):
+        return arena_outputs(ticker, window, start, end, commission, slippage, settings.models_dir, shared,
+                             previous)
+
+    @app.callback(
+        Output(ids.ARN_EQUITY, "figure"),
+        Output(ids.ARN_BOARD, "rowData"),
+        Input(ids.BATTLE_SPEC, "data"),
+    )
+    def _board(spec):
+        return board_outputs(spec, settings.models_dir)
 
     @app.callback(
         Output(ids.ARN_STRESS_FIG, "figure"),
@@ -227,12 +282,18 @@ def register(app, settings) -> None:
         Output(ids.ARN_DOWNLOAD, "data"),
         Input(ids.ARN_BOARD_CSV, "n_clicks"),
         Input(ids.ARN_BOARD_XLSX, "n_clicks"),
+        Input(ids.ARN_JOURNAL_CSV, "n_clicks"),
+        Input(ids.ARN_JOURNAL_XLSX, "n_clicks"),
         State(ids.BATTLE_SPEC, "data"),
+        State(ids.ARN_BOARD, "virtualRowData"),
+        State(ids.ARN_BOARD, "columnState"),
         prevent_initial_call=True,
     )
-    def _download(_csv, _xlsx, spec):
+    def _download(_csv, _xlsx, _jcsv, _jxlsx, spec, rows, column_state):
         try:
-            return export_leaderboard(ctx.triggered_id, spec, settings.models_dir)
+            if ctx.triggered_id in (ids.ARN_JOURNAL_CSV, ids.ARN_JOURNAL_XLSX):
+                return export_whole_journal(ctx.triggered_id, spec, settings.models_dir)
+            return export_leaderboard(ctx.triggered_id, spec, settings.models_dir, rows, column_state)
         except Exception as exc:  # noqa: BLE001
-            unexpected_error_alert(exc, "preparing the leaderboard download")
+            unexpected_error_alert(exc, "preparing the download")
             return no_update

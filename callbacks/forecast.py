@@ -7,7 +7,7 @@ from dash import Input, Output, State, ctx, no_update
 
 from app import jobs
 from callbacks import error_alert, failed, unexpected_error_alert
-from callbacks.jobs import progress_values, reattach
+from callbacks.jobs import job_error_handler, progress_values, reattach
 from core import service
 from layouts import grid, ids
 from layouts.forecast import HORIZON_MAX, HORIZON_MIN
@@ -141,6 +141,7 @@ def register(app, settings) -> None:
         cancel=[Input(ids.FC_CANCEL, "n_clicks")],
         prevent_initial_call=True,
         interval=500,
+        on_error=job_error_handler(2, 1, "running the forecast", ids.FC_STATUS),
     )
     def _run(set_progress, _clicks, session, ticker, upload, horizon, effort, seed):
         # The session id is an argument, hence part of Dash's job cache key: same inputs in two

@@ -5,9 +5,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dash import no_update
+from dash import no_update, set_props
 
-from app.jobs import JobProgress, JobStatus
+from app.jobs import JOB_LOST, JobProgress, JobStatus, queue_unreachable
+from callbacks import error_alert, unexpected_error_alert
+
+QUEUE_DOWN = ("The job queue (Redis) cannot be reached. Your job may still finish: come back to this page in a "
+              "minute, or try again.")
+
+
+def job_error_handler(n_outputs: int, alert_at: int, what: str, status_id: str | None = None):
+    """`on_error=` for a job page's background callback.
+
+    The callback body turns every failure of the job itself into an alert (run_job); what is left reaches
+    this handler: a job whose worker died (Celery mode, app.jobs.JOB_LOST) or a job queue (Redis) that
+    cannot be reached. Either ends as an alert at output `alert_at` (and a status line that says so), never
+    a server error, never a page that polls forever.
+    """
+
+    def handler(exc: Exception):
+        if JOB_LOST in str(exc):
+            line, alert = JOB_LOST, error_alert(JOB_LOST)
+        elif queue_unreachable(exc):
+            line, alert = QUEUE_DOWN, error_alert(QUEUE_DOWN, "warning")
+        else:
+            line, alert = "Failed.", unexpected_error_alert(exc, what)
+        if status_id:
+            set_props(status_id, {"children": line})
+        out = [no_update] * n_outputs
+        out[alert_at] = alert
+        return tuple(out)
+
+    return handler
 
 
 def progress_values(progress: JobProgress) -> tuple:

@@ -9,9 +9,16 @@ import math
 
 from dash import Input, Output, State, ctx, no_update
 
-from callbacks import battle_caption, error_alert, failed, unexpected_error_alert
+from callbacks import (
+    battle_caption,
+    battle_file_stem,
+    battle_meta,
+    error_alert,
+    failed,
+    unexpected_error_alert,
+)
 from core import service
-from layouts import fmt, grid, ids
+from layouts import fmt, grid, ids, state
 from layouts.components import kpi, sample_tag
 from layouts.risk import DEFAULT_CONTESTANTS, VAR_COLUMNS
 
@@ -92,30 +99,9 @@ def verdict_alert(text: str, bt):
     return dbc.Alert(text, color=colour, className="risk-verdict-text", fade=False, id="rsk-verdict-text")
 
 
-QUERY_KEYS = {"ticker": "ticker", "window": "window", "start": "start", "end": "end",
-              "commission": "commission_bps", "slippage": "slippage_bps", "shared": "shared_market"}
-
-
-def spec_from_query_and_session(query: dict | None, session_spec: dict | None) -> tuple[dict, str | None]:
-    """The battle the page shows: the URL's query first (arena keys), then the Arena's session spec."""
-    query = {k: v for k, v in (query or {}).items() if k in QUERY_KEYS and v not in (None, "")}
-    if query:
-        data = {QUERY_KEYS[k]: v for k, v in query.items()}
-        if "shared_market" in data:
-            data["shared_market"] = str(data["shared_market"]) in ("1", "true", "yes")
-        try:
-            return service.BattleSpec.from_dict(data).to_dict(), None
-        except ValueError as exc:
-            return service.BattleSpec().to_dict(), f"The link's battle could not be used ({exc}); showing the default."
-    try:
-        return service.BattleSpec.from_dict(session_spec).to_dict(), None
-    except (TypeError, ValueError):
-        return service.BattleSpec().to_dict(), None
-
-
-def load_outputs(query, session_spec, market_choice=None, models_dir=None) -> tuple:
+def load_outputs(query, session_spec, market_choice, models_dir=None) -> tuple:
     """(spec store, sample tag, alert, options, options, chosen, focus) for the battle the page follows."""
-    spec, message = spec_from_query_and_session(query, session_spec)
+    spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
     try:
         view, _report = report_for(spec, models_dir)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
@@ -184,20 +170,6 @@ def view_outputs(spec, names, focus, level, models_dir=None) -> tuple:
         return failed(exc, 12, 11, "drawing the risk report")
 
 
-def battle_meta(result) -> dict:
-    return {"ticker": result.ticker, "sample": result.sample,
-            "window": f"{result.test_start:%Y-%m-%d}..{result.test_end:%Y-%m-%d}",
-            "commission_bps": float(result.costs.commission_bps), "slippage_bps": float(result.costs.slippage_bps),
-            "shared_market": bool(getattr(result, "shared_market", False))}
-
-
-def battle_file_stem(prefix: str, result) -> str:
-    return grid.safe_file_stem(prefix, result.ticker, result.sample, f"{result.test_start:%Y%m%d}",
-                               f"{result.test_end:%Y%m%d}",
-                               f"c{result.costs.commission_bps:g}-s{result.costs.slippage_bps:g}bps",
-                               "shared" if getattr(result, "shared_market", False) else "")
-
-
 def export_table(which: str, spec, rows, column_state, models_dir=None):
     result = service.run_arena(service.BattleSpec.from_dict(spec), models_dir=models_dir).result
     kind = "xlsx" if which == ids.RSK_XLSX else "csv"
@@ -217,9 +189,10 @@ def register(app, settings) -> None:
         Output(ids.RSK_FOCUS, "value"),
         Input(ids.RSK_QUERY, "data"),
         State(ids.BATTLE_SPEC, "data"),
+        State(ids.MARKET_CHOICE, "data"),
     )
-    def _load(query, session_spec):
-        return load_outputs(query, session_spec, None, settings.models_dir)
+    def _load(query, session_spec, market_choice):
+        return load_outputs(query, session_spec, market_choice, settings.models_dir)
 
     @app.callback(
         Output(ids.RSK_KPIS, "children"),

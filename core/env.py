@@ -486,6 +486,9 @@ class BatchArena:
     episode_bars: episode length (random start inside the window).
     costs, cash0, scalers: as in TradingArenaEnv.
     seed: seed of the episode-start generator.
+    stagger: cut each row's FIRST episode at a random length (1 to episode_bars - 1 steps), so that the rows'
+        episodes end at different steps from then on: a training rollout of a few steps then holds every
+        phase of an episode (fresh flat accounts and old ones), not the same phase in every row.
     """
 
     def __init__(
@@ -501,6 +504,7 @@ class BatchArena:
         cash0: float = 100_000.0,
         scalers: FeatureScaler | Mapping[str, FeatureScaler] | None = None,
         seed: int | None = None,
+        stagger: bool = False,
     ) -> None:
         if n_envs < 1:
             raise ValueError(f"n_envs must be at least 1, got {n_envs}")
@@ -513,7 +517,10 @@ class BatchArena:
         scaler_list = _scalers_for(self.personalities, scalers, self.market, self.start, self.end)
         self.core = ArenaCore(self.market, self.personalities, scaler_list, costs or Costs(), cash0)
         self.rng = np.random.default_rng(seed)
+        self.stagger = bool(stagger)
         self.n_agents = len(self.personalities)
+        self.terminal_obs: np.ndarray | None = None
+        """After `step`: the last observations (rows, A, D) of the episodes that ended, or None."""
 
     def _starts(self, n: int) -> np.ndarray:
         return self.start + self.rng.integers(0, self.end - self.start - self.episode_bars + 1, size=n)
@@ -521,17 +528,28 @@ class BatchArena:
     def reset(self) -> np.ndarray:
         """Start every row; returns observations (B, A, D)."""
         self.starts = self._starts(self.n_envs)
+        steps = self.episode_bars - 1
+        if self.stagger and steps > 1:
+            steps = self.rng.integers(1, steps + 1, size=self.n_envs)
+        self.last_bars = self.starts + steps  # per row: the bar at which its current episode ends
         return self.core.reset(self.starts)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Actions (B, A) -> (observations (B, A, D), rewards (B, A), done (B,)); done rows restart."""
+        """Actions (B, A) -> (observations (B, A, D), rewards (B, A), done (B,)); done rows restart.
+
+        The observations of a done row are those of its new episode's first bar; the last observations of
+        the episodes that ended are in `terminal_obs` (rows in done order; None when no row ended).
+        """
         rewards = self.core.step(actions)
-        done = self.core.t >= self.starts + self.episode_bars - 1
+        done = self.core.t >= self.last_bars
+        self.terminal_obs = None
         if done.any():
             core = self.core
             rows = np.flatnonzero(done)
+            self.terminal_obs = core.observe()[rows]
             new = self._starts(rows.size)
             self.starts[rows] = new
+            self.last_bars[rows] = new + self.episode_bars - 1
             core.t[rows] = new
             for name in ("cash", "peak", "equity"):
                 getattr(core, name)[rows] = core.cash0

@@ -1,12 +1,16 @@
-"""Trained-agent registry: models/<TICKER>/<personality>.{zip,npz,json}, loaded by name only.
+"""Trained-agent registry: models/<TICKER>/<personality>/seed<k>.{zip,npz,json}, loaded by name only.
 
-- <personality>.zip: the SB3 PPO model (pickles inside: loaded only by the trainer and tests, never from
-  a user-given path, RELIABILITY #8);
-- <personality>.npz: the actor's weights for torch-free inference (core.policy.NumpyPolicy, no pickles);
-- <personality>.json: the model card (data provenance, split, config, scaler, versions, metrics).
+One agent is one training seed of one personality for one ticker:
 
-Models are addressed by (ticker, personality) only: the ticker must match TICKER_PATTERN and the resolved
-path must stay under `models_root()`; anything else is refused before the disk is touched.
+- seed<k>.zip: the SB3 PPO model (pickles inside: loaded only by the trainer and tests, never from a
+  user-given path, RELIABILITY #8);
+- seed<k>.npz: the actor's weights for torch-free inference (core.policy.NumpyPolicy, no pickles);
+- seed<k>.json: the model card (data provenance, split, config, seed, scaler, versions, metrics).
+
+Models are addressed by (ticker, personality, seed) only: the ticker must match TICKER_PATTERN, the
+personality must be one of core.PERSONALITIES, the seed a whole number in [0, 2**31), and the resolved
+path must stay under `models_root()`; anything else is refused before the disk is touched. `seeds` lists
+the seeds a ticker has for every given personality (a card marks a complete agent).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_ENV_VAR = "NEON_MODELS_DIR"
 TICKER_PATTERN = re.compile(r"^[A-Z0-9^][A-Z0-9.=_^-]{0,31}$")
 """Upper-case letters, digits and . = _ ^ - (yfinance symbols such as BTC-USD, ^GSPC, EURUSD=X)."""
+SEED_FILE = re.compile(r"^seed(0|[1-9][0-9]{0,9})\.json$")
+"""A seed's card file name (the other files of the seed share its stem)."""
+MAX_SEED = 2**31 - 1
 CARD_VERSION = 1
 REQUIRED_CARD_KEYS = ("card_version", "ticker", "personality", "data", "split", "config", "scaler", "versions")
 LIBRARIES = ("stable_baselines3", "torch", "gymnasium", "pettingzoo", "supersuit", "numpy", "pandas")
@@ -64,6 +71,13 @@ def validate_ticker(ticker: str) -> str:
     return symbol
 
 
+def validate_seed(seed) -> int:
+    """The seed as an int, or BadModelName for anything but a whole number in [0, 2**31)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= MAX_SEED:
+        raise BadModelName(f"invalid seed {seed!r}: use a whole number from 0 to {MAX_SEED}")
+    return int(seed)
+
+
 @dataclass(frozen=True)
 class ModelPaths:
     zip: Path
@@ -71,18 +85,44 @@ class ModelPaths:
     card: Path
 
 
-def model_paths(ticker: str, personality: str, root: str | Path | None = None) -> ModelPaths:
-    """Paths of one agent's files; refuses names that would leave the models root."""
-    symbol = validate_ticker(ticker)
+def _personality_name(personality: str) -> str:
     try:
-        name = get_personality(personality).name
+        return get_personality(personality).name
     except ValueError as exc:
         raise BadModelName(str(exc)) from None
+
+
+def _ticker_folder(ticker: str, root: str | Path | None) -> Path:
+    symbol = validate_ticker(ticker)
     base = Path(root).resolve() if root is not None else models_root()
     folder = (base / symbol).resolve()
     if folder.parent != base:
         raise BadModelName(f"ticker {ticker!r} does not resolve to a folder under the models root")
-    return ModelPaths(folder / f"{name}.zip", folder / f"{name}.npz", folder / f"{name}.json")
+    return folder
+
+
+def personality_folder(ticker: str, personality: str, root: str | Path | None = None) -> Path:
+    """<root>/<TICKER>/<personality>: the folder of one personality's seeds (names checked)."""
+    return _ticker_folder(ticker, root) / _personality_name(personality)
+
+
+def model_paths(ticker: str, personality: str, root: str | Path | None = None, seed: int = 0) -> ModelPaths:
+    """Paths of one agent's files (one seed); refuses names that would leave the models root."""
+    folder = personality_folder(ticker, personality, root)
+    stem = f"seed{validate_seed(seed)}"
+    return ModelPaths(folder / f"{stem}.zip", folder / f"{stem}.npz", folder / f"{stem}.json")
+
+
+def seeds(ticker: str, root: str | Path | None = None, personalities=PERSONALITIES) -> list[int]:
+    """The seeds that have a card for every given personality of `ticker`, ascending ([] when none)."""
+    found: set[int] | None = None
+    for name in personalities:
+        folder = personality_folder(ticker, name, root)
+        have = set()
+        if folder.is_dir():
+            have = {int(m.group(1)) for p in folder.iterdir() if (m := SEED_FILE.match(p.name)) and p.is_file()}
+        found = have if found is None else found & have
+    return sorted(found or ())
 
 
 def library_versions() -> dict[str, str]:
@@ -119,6 +159,7 @@ def save_agent(
     policy: NumpyPolicy,
     sb3_model=None,
     root: str | Path | None = None,
+    seed: int = 0,
 ) -> ModelPaths:
     """Write one agent's zip (when given), npz and card, each atomically (card last: it marks completeness).
 
@@ -130,8 +171,9 @@ def save_agent(
     policy: the numpy actor.
     sb3_model: the SB3 model to save as a zip; None skips the zip.
     root: models directory (default: models_root()).
+    seed: the training seed (the file name: seed<k>).
     """
-    paths = model_paths(ticker, personality, root)
+    paths = model_paths(ticker, personality, root, seed)
     if sb3_model is not None:
         _atomic_write(paths.zip, lambda fh: sb3_model.save(fh))
     _atomic_write(paths.npz, lambda fh: np.savez(fh, **policy.to_arrays()))
@@ -141,34 +183,36 @@ def save_agent(
 
 
 def _hint(ticker: str) -> str:
-    return f"train them with `python -m core train --ticker {ticker}` (or use Train in the arena)"
+    return f"train them on the Train page (/train) or with `python -m core train --ticker {ticker}`"
 
 
-def load_card(ticker: str, personality: str, root: str | Path | None = None) -> dict:
-    """The model card; ModelMissing when absent, ModelCorrupt when unreadable or incomplete."""
-    paths = model_paths(ticker, personality, root)
-    symbol = paths.card.parent.name
+def load_card(ticker: str, personality: str, root: str | Path | None = None, seed: int = 0) -> dict:
+    """The model card of one seed; ModelMissing when absent, ModelCorrupt when unreadable or incomplete."""
+    paths = model_paths(ticker, personality, root, seed)
+    symbol = paths.card.parent.parent.name
     if not paths.card.is_file():
-        raise ModelMissing(f"no trained {personality} agent for {symbol}: {_hint(symbol)}")
+        raise ModelMissing(f"no trained {personality} agent (seed {seed}) for {symbol}: {_hint(symbol)}")
     try:
         card = json.loads(paths.card.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelCorrupt(f"model card {paths.card.name} for {symbol} is unreadable ({exc}); {_hint(symbol)}") from None
     if not isinstance(card, dict) or any(key not in card for key in REQUIRED_CARD_KEYS):
         raise ModelCorrupt(f"model card {paths.card.name} for {symbol} is incomplete; {_hint(symbol)}")
-    if card["ticker"] != symbol or card["personality"] != personality:
+    if card["ticker"] != symbol or card["personality"] != personality or card.get("seed", seed) != seed:
         raise ModelCorrupt(f"model card {paths.card.name} describes another model; {_hint(symbol)}")
     return card
 
 
-def load_policy(ticker: str, personality: str, root: str | Path | None = None) -> tuple[NumpyPolicy, dict]:
-    """The numpy actor and its card (torch-free, pickle-free)."""
+def load_policy(
+    ticker: str, personality: str, root: str | Path | None = None, seed: int = 0
+) -> tuple[NumpyPolicy, dict]:
+    """The numpy actor of one seed and its card (torch-free, pickle-free)."""
     from core.env import OBS_DIM
     from core.personalities import N_LEVELS
 
-    card = load_card(ticker, personality, root)
-    paths = model_paths(ticker, personality, root)
-    symbol = paths.card.parent.name
+    card = load_card(ticker, personality, root, seed)
+    paths = model_paths(ticker, personality, root, seed)
+    symbol = paths.card.parent.parent.name
     if not paths.npz.is_file():
         raise ModelMissing(f"the {personality} weights for {symbol} are missing: {_hint(symbol)}")
     try:
@@ -183,10 +227,11 @@ def load_policy(ticker: str, personality: str, root: str | Path | None = None) -
     return policy, card
 
 
-def load_sb3(ticker: str, personality: str, root: str | Path | None = None):
-    """The SB3 PPO model (imports torch; unpickles: only for the trainer and tests, never user files)."""
-    paths = model_paths(ticker, personality, root)
-    symbol = paths.zip.parent.name
+def load_sb3(ticker: str, personality: str, root: str | Path | None = None, seed: int = 0):
+    """The SB3 PPO model of one seed (imports torch; unpickles: only for the trainer and tests, never user
+    files)."""
+    paths = model_paths(ticker, personality, root, seed)
+    symbol = paths.zip.parent.parent.name
     if not paths.zip.is_file():
         raise ModelMissing(f"no SB3 model for {personality} on {symbol}: {_hint(symbol)}")
     from stable_baselines3 import PPO
@@ -198,14 +243,33 @@ def load_sb3(ticker: str, personality: str, root: str | Path | None = None):
 
 
 def available_tickers(root: str | Path | None = None, personalities=PERSONALITIES) -> list[str]:
-    """Tickers that have a card for every given personality."""
+    """Tickers that have at least one seed with a card for every given personality."""
     base = Path(root).resolve() if root is not None else models_root()
     if not base.is_dir():
         return []
     out = []
     for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-        if TICKER_PATTERN.match(folder.name) and all((folder / f"{n}.json").is_file() for n in personalities):
+        if TICKER_PATTERN.match(folder.name) and ".." not in folder.name and seeds(folder.name, base, personalities):
             out.append(folder.name)
+    return out
+
+
+def missing_files(ticker: str, root: str | Path | None = None, personalities=PERSONALITIES) -> list[str]:
+    """What the web process needs and cannot read for `ticker` (for a health check): [] when at least one
+    seed of every personality has a readable .npz and .json; else e.g. ["momentum (no seed)"]."""
+    out = []
+    for name in personalities:
+        ok = False
+        for seed in seeds(ticker, root, (name,)):
+            paths = model_paths(ticker, name, root, seed)
+            try:
+                ok = all(p.stat().st_size > 0 and os.access(p, os.R_OK) for p in (paths.npz, paths.card))
+            except OSError:
+                ok = False
+            if ok:
+                break
+        if not ok:
+            out.append(f"{name} (no seed with a readable .npz and .json)")
     return out
 
 

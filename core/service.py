@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,18 +214,20 @@ def _models_stamp(ticker: str, models_dir) -> tuple:
     folder = root / validate_ticker(ticker)
     if not folder.is_dir():
         return ()
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir()))
+    return tuple(sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in folder.rglob("*") if p.is_file()))
 
 
 def load_agents_for(ticker: str, data_sha256: str | None, models_dir=None):
-    """(AgentSet | None, message): agents from the registry, cached; a readable message when unusable."""
-    from core.agents import load_agents
+    """(AgentSeeds | None, message): every training seed of the ticker's agents from the registry (what the
+    arena battles: core.agents.load_agent_seeds), cached; a readable message when unusable."""
+    from core.agents import load_agent_seeds
     from core.registry import ModelCorrupt, ModelMissing
 
     key = (ticker, str(models_dir), _models_stamp(ticker, models_dir), data_sha256)
     try:
         return _AGENTS.get_or_compute(
-            key, lambda: load_agents(ticker, models_dir=models_dir, data_sha256=data_sha256)), ""
+            key, lambda: load_agent_seeds(ticker, models_dir=models_dir, data_sha256=data_sha256)), ""
     except ModelMissing as exc:
         return None, f"No trained agents for {ticker}: {exc}"
     except ModelCorrupt as exc:
@@ -241,17 +243,55 @@ def battle_data(ticker: str):
     return load_ohlcv(ticker, live=False, use_cache=ticker not in BUNDLED_TICKERS)
 
 
-def run_arena(spec: BattleSpec, *, models_dir=None) -> ArenaView:
-    """Battle the agents (when available) and the four benchmarks on the spec's window, cached.
+def session_runs(runs_dir, session: str) -> list:
+    """The session's trained runs, newest first (core.runs.RunInfo: .run_id, .label, .ticker, ...), for an
+    agent picker: an empty list for a session without runs, core.runs.RunError for a malformed session id."""
+    from core.runs import list_runs
 
-    The arena never downloads (see `battle_data`).
+    return list_runs(runs_dir, session)
+
+
+def _run_battle_inputs(spec: BattleSpec, agents_run):
+    """(spec, frame, provenance, agents, message) for a battle of a trained run (core.runs.RunRef): the run's
+    own training data and agents; a run this session cannot load leaves the spec's market, benchmarks only,
+    and a message that says why."""
+    from core.runs import RunError, load_run_agents, load_run_data
+
+    root, run_id, session = agents_run.root, agents_run.run_id, agents_run.session
+    try:
+        frame, provenance = load_run_data(root, run_id, session)
+        key = ("run", str(root), run_id, session, provenance.sha256)
+        agents = _AGENTS.get_or_compute(key, lambda: load_run_agents(root, run_id, session, provenance.sha256))
+    except RunError as exc:
+        from core.data import normalise_ticker
+
+        frame, provenance = battle_data(normalise_ticker(spec.ticker))
+        return spec, frame, provenance, None, str(exc)
+    return replace(spec, ticker=agents.ticker), frame, provenance, agents, ""
+
+
+def run_arena(spec: BattleSpec, *, models_dir=None, agents_run=None) -> ArenaView:
+    """Battle the agents (when available, every training seed) and the four benchmarks on the spec's window,
+    cached.
+
+    Each agent contestant is its median seed (by total return) with the seeds' band, per-seed metrics, its
+    p-value against buy-and-hold and its trivial-policy flag; the result carries the deflated Sharpe ratio
+    of the best agent x seed and its sentence (core.arena.results: ContestantResult, BattleResult).
+
+    The arena never downloads (see `battle_data`). `agents_run` (a core.runs.RunRef: runs root, run id,
+    session) battles that run's agents on the data they trained on instead of the registry's agents; the
+    view's spec then carries the run's ticker. Without it nothing changes.
     """
     from core.arena import run_battle
     from core.data import normalise_ticker
 
-    ticker = normalise_ticker(spec.ticker)
-    frame, provenance = battle_data(ticker)
-    agents, message = load_agents_for(ticker, provenance.sha256, models_dir)
+    if agents_run is not None:
+        spec, frame, provenance, agents, message = _run_battle_inputs(spec, agents_run)
+        ticker = spec.ticker
+    else:
+        ticker = normalise_ticker(spec.ticker)
+        frame, provenance = battle_data(ticker)
+        agents, message = load_agents_for(ticker, provenance.sha256, models_dir)
     result = run_battle(
         frame, ticker=ticker, provenance=provenance, costs=spec.costs(), agents=agents,
         test_start=spec.start if spec.window == "custom" else None,
@@ -261,16 +301,23 @@ def run_arena(spec: BattleSpec, *, models_dir=None) -> ArenaView:
     return ArenaView(spec=spec, result=result, agents_ready=agents is not None, agents_message=message)
 
 
-def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_dir=None):
-    """Each contestant's return at each cost level and each agent's break-even cost (core.arena)."""
+def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_dir=None, agents_run=None):
+    """Each contestant's return at each cost level and each agent's break-even cost (core.arena).
+
+    `agents_run` as in `run_arena`."""
     from core.arena import cost_stress
     from core.data import normalise_ticker
 
-    ticker = normalise_ticker(spec.ticker)
-    frame, provenance = battle_data(ticker)
-    agents, _message = load_agents_for(ticker, provenance.sha256, models_dir)
+    if agents_run is not None:
+        spec, frame, provenance, agents, _message = _run_battle_inputs(spec, agents_run)
+        ticker, stamp = spec.ticker, ("run", agents_run.run_id, agents_run.session if agents else None)
+    else:
+        ticker = normalise_ticker(spec.ticker)
+        frame, provenance = battle_data(ticker)
+        agents, _message = load_agents_for(ticker, provenance.sha256, models_dir)
+        stamp = _models_stamp(ticker, models_dir)
     key = ("stress", ticker, provenance.sha256, spec.window, spec.start, spec.end, spec.shared_market,
-           tuple(levels_bps), _models_stamp(ticker, models_dir))
+           tuple(levels_bps), stamp)
     return _STRESS.get_or_compute(key, lambda: cost_stress(
         frame, ticker=ticker, agents=agents, levels_bps=levels_bps,
         test_start=spec.start if spec.window == "custom" else None,

@@ -1,20 +1,33 @@
-"""PPO training of the four personalities: data split, single-agent view, progress/cancel, model cards.
+"""PPO training of the four personalities: data split, training envs, seeds, progress/cancel, model cards.
 
-Each personality is trained on its own (one SB3 PPO each) on `PersonalityEnv`, a gymnasium view of the
-arena where the chosen agent acts and the others hold at level 0 (flat; without a shared market they do
-not affect it). The last `test_fraction` of the bars is the test set: it is never seen in training, the
-feature scaler is fit on training rows only, and the model card reports both periods next to
-buy-and-hold. torch is imported inside the functions that need it (the web app imports this module's
-light parts only through jobs).
+Each personality is trained on its own (one SB3 PPO each) on a single-agent view of the arena where the
+chosen agent acts and the others hold at level 0 (flat; without a shared market they do not affect it),
+once per training seed. The last `test_fraction` of the bars is the test set: it is never seen in
+training, the feature scaler is fit on training rows only, and the model card reports both periods next
+to buy-and-hold (and the personality's mean shaped reward per step).
+
+Training envs (TrainConfig.vec_env):
+- "arena" (default): core.vecenv.ArenaVecEnv, an SB3 VecEnv over core.env.BatchArena: 64 windows with
+  random starts inside the training period, stepped by one numpy call (tests/core/test_vecenv.py: equal to
+  the PettingZoo env step for step). With PPO settings chosen for throughput (TrainConfig says why for each)
+  it trains several times faster than the original path at the same number of env steps
+  (bench/bench_training.py prints the ratio and the validation rewards of both).
+- "dummy": the original path, kept for the comparison (LEGACY_PPO): an SB3 DummyVecEnv of `PersonalityEnv`
+  copies, a gymnasium env wrapped in Supersuit's dtype_v0.
+
+Seeds: `train_all_agents(seeds=[...])` trains every personality once per seed, in spawned processes that
+each take a share of the (personality, seed) tasks; the registry files them as
+<TICKER>/<personality>/seed<k>.{zip,npz,json}. torch is imported inside the functions that need it (the
+web app imports this module's light parts only through jobs).
 
 Supersuit 3.11 on a gymnasium env (checked): its single-agent wrappers apply (dtype_v0, normalize_obs_v0,
-clip_reward_v0, frame_stack_v1 all wrap and run). We use `supersuit.dtype_v0(env, np.float32)` to pin the
-dtype SB3 sees; normalize_obs_v0 rescales by the Box bounds (our FeatureScaler already standardises on
-training rows), and reward clipping would blunt the personalities' shaping. Of the vector helpers,
-`stable_baselines3_vec_env_v0` returns a plain SB3 DummyVecEnv (what we build directly, one copy per
-seed) and `gym_vec_env_v0` returns a gymnasium SyncVectorEnv that SB3 rejects;
-`pettingzoo_env_to_vec_env_v1` + `concat_vec_envs_v1` are for PettingZoo envs and share ONE policy
-across agents (STACK.md), which is not what four independent personalities need.
+clip_reward_v0, frame_stack_v1 all wrap and run). The "dummy" path uses `supersuit.dtype_v0(env,
+np.float32)` to pin the dtype SB3 sees (ArenaVecEnv emits float32 itself); normalize_obs_v0 rescales by
+the Box bounds (our FeatureScaler already standardises on training rows), and reward clipping would blunt
+the personalities' shaping. Of the vector helpers, `stable_baselines3_vec_env_v0` returns a plain SB3
+DummyVecEnv (what the "dummy" path builds directly) and `gym_vec_env_v0` returns a gymnasium SyncVectorEnv
+that SB3 rejects; `pettingzoo_env_to_vec_env_v1` + `concat_vec_envs_v1` are for PettingZoo envs and share
+ONE policy across agents (STACK.md), which is not what four independent personalities need.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ import resource
 import shutil
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -52,7 +66,44 @@ MIN_TEST_BARS = 50
 SHIPPED_TICKERS: tuple[str, ...] = ("AAPL", "TSLA", "BTC-USD")
 SHIPPED_TIMESTEPS = 150_000
 """Budget per personality of the shipped models (about a minute per personality on one core)."""
+SHIPPED_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+"""Training seeds of the shipped models: one seed per personality is an anecdote."""
 CANCEL_CHECK_STEPS = 256
+VEC_ENVS = ("arena", "dummy")
+LEGACY_PPO: dict = {"vec_env": "dummy", "n_envs": 4, "n_steps": 256, "batch_size": 256, "n_epochs": 5,
+                    "learning_rate": 3e-4}
+"""The original training path and PPO settings (before issue #11), for bench_training's comparison."""
+
+
+@dataclass
+class AgentProgress:
+    """Where one personality's training stands (what a per-personality progress bar shows)."""
+
+    personality: str
+    total: int
+    """PPO steps asked for."""
+    steps: int = 0
+    """PPO steps done (SB3 collects whole rollouts, so the last value may exceed `total`)."""
+    state: str = "waiting"
+    """waiting (for a free process) | starting (its process loads the learner) | training | evaluating (in-
+    and out-of-sample rollouts) | done"""
+    mean_reward: float | None = None
+    """Mean episode reward (shaped, as the agent sees it) of the last RECENT_EPISODES finished episodes."""
+    elapsed_s: float = 0.0
+    """Seconds since this personality's PPO started."""
+    remaining_s: float | None = None
+    """Estimated seconds of PPO left at the rate so far (None before the first rollout)."""
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.state == "done" else min(1.0, self.steps / max(1, self.total))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+ReportFn = Callable[[AgentProgress], None]
+RECENT_EPISODES = 20
 
 
 class TrainingCancelled(RuntimeError):
@@ -182,16 +233,25 @@ class TrainConfig:
     """Slippage per fill in basis points."""
     cash0: float = 100_000.0
     """Starting cash."""
-    n_envs: int = 4
-    """Parallel environment copies in the DummyVecEnv."""
-    learning_rate: float = 3e-4
-    """Adam learning rate."""
-    n_steps: int = 256
-    """Steps per environment per rollout (rollout size = n_steps x n_envs)."""
-    batch_size: int = 256
-    """Minibatch size."""
+    vec_env: str = "arena"
+    """How PPO steps the training windows: "arena" = core.vecenv.ArenaVecEnv, all windows in one numpy call
+    per step over core.env.BatchArena (the fast path); "dummy" = an SB3 DummyVecEnv of Supersuit-wrapped
+    PersonalityEnv copies, one Python env per window (the original path, kept for comparison: LEGACY_PPO)."""
+    n_envs: int = 64
+    """Training windows stepped together (random starts inside the training period): one torch forward
+    and one numpy arena step serve 64 env steps, so their fixed per-call cost is shared 64 ways (the old
+    path paid it every 4 steps, plus a Python env step per window)."""
+    learning_rate: float = 6e-4
+    """Adam learning rate: twice the old 3e-4 because the minibatches are twice as large (half as many
+    gradient steps for the same samples); chosen on the validation slice (bench_training), never the test."""
+    n_steps: int = 16
+    """Steps per window per rollout: rollout = 16 x 64 = 1,024 steps, as the old path's 256 x 4, so PPO makes
+    as many updates (146 in 150k steps), each bounded by the clip range: fewer, larger rollouts learned less."""
+    batch_size: int = 512
+    """Minibatch size: a gradient step on 512 samples costs little more than one on 256 with this small
+    network (torch's per-call overhead dominates), so half as many steps for the same samples."""
     n_epochs: int = 5
-    """Optimisation epochs per rollout."""
+    """Optimisation epochs per rollout (5 x 2 minibatches = 10 gradient steps per update)."""
     gamma: float = 0.9
     """Discount: the shaped rewards are mostly immediate, a short horizon learns faster."""
     gae_lambda: float = 0.9
@@ -202,6 +262,10 @@ class TrainConfig:
     """PPO clip range."""
     net_arch: tuple[int, ...] = field(default=(64, 64))
     """Hidden layer sizes of the actor and of the critic (tanh)."""
+    torch_threads: int = 1
+    """torch threads per training process: more are no faster for a 64 x 64 network (STACK.md: 2 threads
+    no faster), they would only fight the other training process for the 2 cores, and a forked job with
+    more than one thread can deadlock (STACK.md pitfall 2). Parallelism comes from processes instead."""
 
     def __post_init__(self) -> None:
         get_personality(self.personality)
@@ -209,6 +273,10 @@ class TrainConfig:
             raise ValueError("give a ticker or a csv path to train on")
         if self.timesteps < 1 or self.n_envs < 1 or self.n_steps < 2:
             raise ValueError("timesteps, n_envs must be >= 1 and n_steps >= 2")
+        if self.vec_env not in VEC_ENVS:
+            raise ValueError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
+        if self.torch_threads < 1:
+            raise ValueError(f"torch_threads must be at least 1, got {self.torch_threads}")
         if (self.n_steps * self.n_envs) % self.batch_size:
             raise ValueError(
                 f"batch_size {self.batch_size} must divide n_steps x n_envs = {self.n_steps * self.n_envs}"
@@ -286,13 +354,39 @@ class PersonalityEnv(gymnasium.Env):
         return obs, reward, False, truncated, {}
 
 
-def _make_callback(total: int, progress: ProgressFn | None, cancel: CancelFn | None, label: str):
+def _make_callback(total: int, progress: ProgressFn | None, cancel: CancelFn | None, label: str,
+                   report: ReportFn | None = None, personality: str = ""):
     from stable_baselines3.common.callbacks import BaseCallback
 
     class ProgressCancelCallback(BaseCallback):
-        """Reports progress after every rollout and checks the cancel hook every CANCEL_CHECK_STEPS steps."""
+        """Reports progress after every rollout and checks the cancel hook every CANCEL_CHECK_STEPS steps.
+
+        It also keeps each environment's running episode reward (from the rollout's own `rewards` and
+        `dones`: bookkeeping only, the model and its random streams are untouched) for `report`.
+        """
+
+        def _on_training_start(self) -> None:
+            self.t0 = time.perf_counter()
+            self.running = np.zeros(self.training_env.num_envs)
+            self.recent: deque[float] = deque(maxlen=RECENT_EPISODES)
+            self._report("training")
+
+        def _report(self, state: str) -> None:
+            if report is None:
+                return
+            elapsed = time.perf_counter() - self.t0
+            steps = int(self.num_timesteps)
+            remaining = max(0.0, (total - steps) * elapsed / steps) if steps else None
+            mean = float(np.mean(self.recent)) if self.recent else None
+            report(AgentProgress(personality, total, steps, state, mean, round(elapsed, 2),
+                                 None if remaining is None else round(remaining, 1)))
 
         def _on_step(self) -> bool:
+            if report is not None:
+                self.running += np.asarray(self.locals["rewards"], dtype=float)
+                for i in np.flatnonzero(self.locals["dones"]):
+                    self.recent.append(float(self.running[i]))
+                    self.running[i] = 0.0
             if cancel is not None and self.n_calls % max(1, CANCEL_CHECK_STEPS // self.training_env.num_envs) == 0:
                 if cancel():
                     raise TrainingCancelled(f"training of {label} cancelled")
@@ -301,6 +395,10 @@ def _make_callback(total: int, progress: ProgressFn | None, cancel: CancelFn | N
         def _on_rollout_end(self) -> None:
             if progress is not None:
                 progress(min(self.num_timesteps / total, 1.0), f"{label}: {self.num_timesteps:,}/{total:,} steps")
+            self._report("training")
+
+        def _on_training_end(self) -> None:
+            self._report("evaluating")
 
     return ProgressCancelCallback()
 
@@ -356,14 +454,43 @@ def _dates(frame: pd.DataFrame, rng: tuple[int, int]) -> dict:
     }
 
 
+def csv_ticker(name: str | None) -> str:
+    """Registry folder name for a CSV's agents: its upper-cased stem, other characters as '_' ("my data.csv"
+    -> "MY_DATA")."""
+    from core.registry import validate_ticker
+
+    stem = Path(name or "data").stem.upper()
+    cleaned = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in stem)[:32] or "CSV"
+    return validate_ticker(cleaned.lstrip("._-") or "CSV")
+
+
 def _ticker_for(config: TrainConfig, prov: dict) -> str:
     from core.registry import validate_ticker
 
     if config.ticker:
         return validate_ticker(config.ticker)
-    stem = Path(config.csv or "data").stem.upper()
-    cleaned = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in stem)[:32] or "CSV"
-    return validate_ticker(cleaned.lstrip("._-") or "CSV")
+    return csv_ticker(config.csv)
+
+
+def _training_env(config: TrainConfig, frame: pd.DataFrame, split: Split, episode_bars: int, scaler):
+    """(SB3 VecEnv over the training period, Supersuit wrappers used) for config.vec_env."""
+    costs = config.costs
+    if config.vec_env == "arena":
+        from core.vecenv import ArenaVecEnv
+
+        venv = ArenaVecEnv(frame, config.personality, n_envs=config.n_envs, start=split.train[0], end=split.train[1],
+                           episode_bars=episode_bars, costs=costs, cash0=config.cash0, scaler=scaler,
+                           seed=config.seed)
+        return venv, []  # float32 observations already: no dtype wrapper needed
+    import supersuit
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    def make_env():
+        env = PersonalityEnv(frame, config.personality, start=split.train[0], end=split.train[1],
+                             episode_bars=episode_bars, costs=costs, cash0=config.cash0, scaler=scaler)
+        return supersuit.dtype_v0(env, np.float32)
+
+    return DummyVecEnv([make_env for _ in range(config.n_envs)]), ["dtype_v0(float32)"]
 
 
 def train_agent(
@@ -375,6 +502,7 @@ def train_agent(
     save: bool = True,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    report: ReportFn | None = None,
 ) -> dict:
     """Train one personality with PPO, evaluate it on both periods, write zip + npz + card.
 
@@ -387,21 +515,21 @@ def train_agent(
     save: False trains and evaluates without writing anything.
     progress: called with (fraction done, message) after every rollout.
     cancel: polled during training; returning True raises TrainingCancelled and writes nothing.
+    report: called with an AgentProgress (steps, recent mean episode reward, elapsed and remaining time)
+        when training starts, after every rollout, when it evaluates and when it is done.
 
     Returns a summary dict (metrics, wall time, paths) plus the model card under "card".
     """
     import stable_baselines3
-    import supersuit
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.utils import set_random_seed
-    from stable_baselines3.common.vec_env import DummyVecEnv
 
     from core.agents import run_policies
     from core.policy import NumpyPolicy
     from core.registry import library_versions, save_agent
 
-    torch.set_num_threads(1)  # STACK.md pitfall 2; one thread is as fast for this network size
+    torch.set_num_threads(config.torch_threads)  # STACK.md pitfall 2; one thread is as fast for this network
     t0 = time.perf_counter()
     if frame is None:
         frame, provenance = load_training_data(config)
@@ -414,21 +542,8 @@ def train_agent(
     episode_bars = min(config.episode_bars, split.train[1] - split.train[0])
     costs = config.costs
 
-    def make_env():
-        env = PersonalityEnv(
-            frame,
-            config.personality,
-            start=split.train[0],
-            end=split.train[1],
-            episode_bars=episode_bars,
-            costs=costs,
-            cash0=config.cash0,
-            scaler=scaler,
-        )
-        return supersuit.dtype_v0(env, np.float32)
-
     set_random_seed(config.seed)
-    venv = DummyVecEnv([make_env for _ in range(config.n_envs)])
+    venv, wrappers = _training_env(config, frame, split, episode_bars, scaler)
     model = PPO(
         "MlpPolicy",
         venv,
@@ -446,14 +561,17 @@ def train_agent(
         verbose=0,
     )
     label = f"{config.personality} on {ticker}"
-    model.learn(total_timesteps=config.timesteps, callback=_make_callback(config.timesteps, progress, cancel, label))
+    pers = get_personality(config.personality)
+    callback = _make_callback(config.timesteps, progress, cancel, label, report, pers.name)
+    model.learn(total_timesteps=config.timesteps, callback=callback)
     train_seconds = time.perf_counter() - t0
     policy = NumpyPolicy.from_sb3(model)
-    pers = get_personality(config.personality)
     metrics = {}
     for period, (s, e) in (("in_sample", split.train), ("out_of_sample", split.test)):
         roll = run_policies(market, [pers], [policy], [scaler], s, e, costs, config.cash0)[pers.name]
-        metrics[period] = window_metrics(roll.result, market.open[s:e], market.close[s:e], costs)
+        metrics[period] = window_metrics(roll.result, market.open[s:e], market.close[s:e], costs) | {
+            "mean_reward": float(np.mean(roll.rewards)) if roll.rewards.size else 0.0
+        }
     card = {
         "card_version": 1,
         "ticker": ticker,
@@ -470,7 +588,7 @@ def train_agent(
         "wall_time_s": round(time.perf_counter() - t0, 2),
         "train_time_s": round(train_seconds, 2),
         "metrics": metrics,
-        "supersuit_wrappers": ["dtype_v0(float32)"],
+        "supersuit_wrappers": wrappers,
         "personality_params": asdict(pers),
         "observation": list(OBSERVATION_NAMES),
         "action_labels": list(pers.action_labels),
@@ -480,11 +598,17 @@ def train_agent(
     if save:
         if cancel is not None and cancel():
             raise TrainingCancelled(f"training of {label} cancelled")
-        paths = save_agent(ticker, pers.name, card=card, policy=policy, sb3_model=model, root=out_dir)
+        paths = save_agent(ticker, pers.name, card=card, policy=policy, sb3_model=model, root=out_dir,
+                           seed=config.seed)
     venv.close()
+    if report is not None:
+        report(AgentProgress(pers.name, config.timesteps, int(model.num_timesteps), "done",
+                             float(np.mean(callback.recent)) if callback.recent else None,
+                             round(time.perf_counter() - callback.t0, 2), 0.0))
     return {
         "ticker": ticker,
         "personality": pers.name,
+        "seed": config.seed,
         "timesteps": int(model.num_timesteps),
         "wall_time_s": card["wall_time_s"],
         "in_sample": metrics["in_sample"],
@@ -495,136 +619,279 @@ def train_agent(
     }
 
 
-def _worker(config: TrainConfig, frame: pd.DataFrame, provenance: dict, staging: str, queue, cancel_event) -> dict:
-    """Process entry point: train one personality into the staging folder, reporting through `queue`."""
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    out = []
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**31:
+            raise ValueError(f"seeds are whole numbers from 0 to {2**31 - 1}, got {seed!r}")
+        out.append(int(seed))
+    if not out:
+        raise ValueError("give at least one seed")
+    if len(set(out)) != len(out):
+        raise ValueError(f"each seed may appear once, got {out}")
+    return out
+
+
+def _task_key(config: TrainConfig) -> tuple[str, int]:
+    return config.personality, config.seed
+
+
+def _worker(configs: list[TrainConfig], frame: pd.DataFrame, provenance: dict, staging: str, queue, cancel_event,
+            with_report: bool = False) -> list[dict]:
+    """Process entry point: train its share of (personality, seed) tasks one after the other into the staging
+    folder, reporting through `queue` (one spawned process serves many tasks: torch is imported once)."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(configs[0].torch_threads if configs else 1)
+    summaries = []
+    for config in configs:
+        if cancel_event.is_set():
+            break
+        key = _task_key(config)
 
-    def progress(fraction: float, message: str) -> None:
-        queue.put((config.personality, fraction, message))
+        def progress(fraction: float, message: str, key=key) -> None:
+            queue.put(("progress", key, fraction, message))
 
-    summary = train_agent(
-        config,
-        frame=frame,
-        provenance=provenance,
-        out_dir=staging,
-        progress=progress,
-        cancel=cancel_event.is_set,
-    )
-    summary["pid"] = os.getpid()
-    return summary
+        def report(agent: AgentProgress, key=key) -> None:
+            queue.put(("report", key, agent.to_dict(), ""))
+
+        if with_report:
+            report(AgentProgress(config.personality, config.timesteps, state="starting"))
+        summary = train_agent(config, frame=frame, provenance=provenance, out_dir=staging, progress=progress,
+                              cancel=cancel_event.is_set, report=report if with_report else None)
+        summary["pid"] = os.getpid()
+        summary.pop("card", None)
+        summaries.append(summary)
+    return summaries
 
 
 def _publish(staging: Path, out_dir: Path) -> None:
-    """Move every staged file into the models root (after all personalities succeeded)."""
+    """Move every staged personality folder into the models root (after every task succeeded).
+
+    A trained personality's folder <TICKER>/<personality>/ is REPLACED as a whole: its published seeds are
+    exactly the ones trained together (same data, config and budget); an older single-file agent
+    (<TICKER>/<personality>.{zip,npz,json}, the layout before seeds) is removed.
+    """
     for folder in staging.iterdir():
         if not folder.is_dir():
             continue
         target = out_dir / folder.name
         target.mkdir(parents=True, exist_ok=True)
-        # cards last: a card marks a complete model for readers
-        for path in sorted(folder.iterdir(), key=lambda p: p.suffix == ".json"):
-            os.replace(path, target / path.name)
+        for personality in sorted(p for p in folder.iterdir() if p.is_dir()):
+            final = target / personality.name
+            old = target / f".old-{personality.name}-{uuid.uuid4().hex[:8]}"
+            if final.exists():
+                os.rename(final, old)
+            os.rename(personality, final)
+            shutil.rmtree(old, ignore_errors=True)
+            for ext in (".zip", ".npz", ".json"):
+                (target / f"{personality.name}{ext}").unlink(missing_ok=True)
 
 
 def train_all_agents(
     ticker: str | None = None,
     *,
     csv: str | None = None,
+    frame: pd.DataFrame | None = None,
+    provenance=None,
     timesteps: int = SHIPPED_TIMESTEPS,
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
     personalities: Sequence[str] = PERSONALITIES,
     out_dir: str | Path | None = None,
     processes: int = 2,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    report: ReportFn | None = None,
     live: bool = True,
     **config_overrides,
 ) -> list[dict]:
-    """Train several personalities of one ticker, `processes` at a time, and publish them together.
+    """Train several personalities (x seeds) of one ticker, `processes` at a time, and publish them together.
+
+    THE training entry point: `python -m core train` / `train-shipped` / `battle --train-timesteps` and
+    the web's Train page (through core.runs.train_run, which gives it a run folder as `out_dir`) all
+    train through here.
 
     Parameters
     ----------
-    ticker: market symbol (or None with csv).
+    ticker: market symbol (or None with csv); with `frame`, the registry folder name.
     csv: path of an OHLCV CSV instead of a ticker.
-    timesteps: PPO steps per personality.
-    seed: training seed (the same for every personality).
+    frame: OHLCV data already loaded (e.g. an upload); then `ticker` names it and nothing is loaded.
+    provenance: where `frame` came from (core.data.Provenance or its dict).
+    timesteps: PPO steps per personality and seed.
+    seed: training seed (the same for every personality) when `seeds` is None.
+    seeds: several training seeds: every personality is trained once per seed (seed-major order).
     personalities: which personalities to train.
-    out_dir: models root (default: core.registry.models_root()).
-    processes: personalities trained at once, each in its own spawned process (1: in this process).
+    out_dir: models root (default: core.registry.models_root()); each trained personality's folder is
+        replaced by the seeds trained here (see `_publish`).
+    processes: spawned processes sharing the (personality, seed) tasks, each taking every `processes`-th
+        task in order (1: everything in this process).
     progress: called with (overall fraction, message).
     cancel: polled; True stops every training, raises TrainingCancelled and writes nothing.
+    report: called with each personality's AgentProgress: at once for all ("starting" for those a process
+        takes first, "waiting" for the others), then from its training (steps, recent mean episode reward,
+        elapsed and remaining time) until "done". With several seeds, one progress per personality over
+        all its seeds (steps and total summed over the seeds).
     live: allow a live download of the data.
     config_overrides: any other TrainConfig field (e.g. n_envs, episode_bars).
 
-    Returns one summary dict per personality (without the cards).
+    Returns one summary dict per (personality, seed), seed-major (without the cards).
     """
     from core.registry import models_root
 
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
+    seed_list = _check_seeds([seed] if seeds is None else list(seeds))
     names = [p.name for p in resolve_personalities(tuple(personalities))]
-    base = TrainConfig(personality=names[0], ticker=ticker, csv=csv, live=live, timesteps=timesteps, seed=seed,
-                       **config_overrides)
-    frame, prov = load_training_data(base)
+    base = TrainConfig(personality=names[0], ticker=ticker, csv=csv, live=live, timesteps=timesteps,
+                       seed=seed_list[0], **config_overrides)
+    if frame is None:
+        frame, prov = load_training_data(base)
+    else:
+        prov = provenance_dict(provenance or {"ticker": ticker, "rows": len(frame)})
     split_by_date(add_indicators(frame), base.test_fraction, base.test_start)  # fail fast on too little data
-    configs = [replace(base, personality=n) for n in names]
+    configs = [replace(base, personality=n, seed=k) for k in seed_list for n in names]
+    slots = min(processes, len(configs))
     root = Path(out_dir).resolve() if out_dir is not None else models_root()
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{uuid.uuid4().hex[:12]}"
-    done = dict.fromkeys(names, 0.0)
+    done = dict.fromkeys((_task_key(c) for c in configs), 0.0)
 
-    def report(name: str, fraction: float, message: str) -> None:
-        done[name] = fraction
+    def overall(key: tuple[str, int], fraction: float, message: str) -> None:
+        done[tuple(key)] = fraction
         if progress is not None:
-            progress(sum(done.values()) / len(done), message)
+            suffix = f" (seed {key[1]})" if len(seed_list) > 1 else ""
+            progress(sum(done.values()) / len(done), message + suffix)
 
+    if report is not None:
+        report = _SeedReporter(report, names, seed_list, timesteps, [_task_key(c) for c in configs[:slots]])
     try:
-        if processes == 1 or len(configs) == 1:
+        if slots == 1:
             summaries = []
             for cfg in configs:
-                summaries.append(
-                    train_agent(cfg, frame=frame, provenance=prov, out_dir=staging, cancel=cancel,
-                                progress=lambda f, m, n=cfg.personality: report(n, f, m))
-                )
+                key = _task_key(cfg)
+                if report is not None:
+                    report(key, AgentProgress(cfg.personality, cfg.timesteps, state="starting"))
+                summary = train_agent(
+                    cfg, frame=frame, provenance=prov, out_dir=staging, cancel=cancel,
+                    report=None if report is None else (lambda a, k=key: report(k, a)),
+                    progress=lambda f, m, k=key: overall(k, f, m))
+                summary.pop("card", None)
+                summaries.append(summary)
         else:
-            summaries = _train_in_processes(configs, frame, prov, staging, processes, report, cancel)
+            summaries = _train_in_processes(configs, frame, prov, staging, slots, overall, cancel, report)
         if cancel is not None and cancel():
             raise TrainingCancelled("training cancelled")
         _publish(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for s in summaries:
-        s.pop("card", None)
         if s.get("paths"):
-            s["paths"] = {k: str(root / Path(v).parent.name / Path(v).name) for k, v in s["paths"].items()}
+            s["paths"] = {k: str(root / Path(v).relative_to(staging)) for k, v in s["paths"].items()}
     return summaries
 
 
-def _train_in_processes(configs, frame, prov, staging, processes, report, cancel) -> list[dict]:
+class _SeedReporter:
+    """Turns per-(personality, seed) AgentProgress into one AgentProgress per personality over its seeds.
+
+    With one seed it passes reports through unchanged. It first reports every personality ("starting" for
+    those whose first task a process takes at once, "waiting" for the others).
+    """
+
+    def __init__(self, report: ReportFn, names: list[str], seeds: list[int], timesteps: int,
+                 first: list[tuple[str, int]]) -> None:
+        self.report, self.seeds, self.timesteps = report, seeds, timesteps
+        self.parts: dict[str, dict[int, AgentProgress]] = {n: {} for n in names}
+        starting = {n for n, _ in first}
+        for name in names:
+            state = "starting" if name in starting else "waiting"
+            for k in seeds:
+                self.parts[name][k] = AgentProgress(name, timesteps, state="starting" if (name, k) in first else
+                                                    "waiting")
+            report(AgentProgress(name, timesteps * len(seeds), state=state))
+
+    def __call__(self, key, agent: AgentProgress) -> None:
+        name, seed = key
+        if len(self.seeds) == 1:
+            self.report(agent)
+            return
+        parts = self.parts[name]
+        parts[seed] = agent
+        states = [p.state for p in parts.values()]
+        if all(s == "done" for s in states):
+            state = "done"
+        else:
+            state = next((s for s in ("evaluating", "training", "starting") if s in states), "waiting")
+            state = "training" if state == "waiting" and "done" in states else state
+        steps = sum(min(p.steps, p.total) if p.state != "done" else p.total for p in parts.values())
+        total = self.timesteps * len(self.seeds)
+        elapsed = sum(p.elapsed_s for p in parts.values())
+        remaining = 0.0 if state == "done" else (max(0.0, (total - steps) * elapsed / steps) if steps else None)
+        rewards = [p.mean_reward for p in parts.values() if p.mean_reward is not None]
+        self.report(AgentProgress(name, total, steps, state, float(np.mean(rewards)) if rewards else None,
+                                  round(elapsed, 2), None if remaining is None else round(remaining, 1)))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: this (spawned) process gets SIGKILL when the process that started it dies, so a training job
+    that is killed or crashes leaves no trainer running on (a cancel kills the whole tree anyway)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: nothing to arm
+        return
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _train_in_processes(configs, frame, prov, staging, processes, overall, cancel, report=None) -> list[dict]:
+    """Train `configs` in `processes` spawned processes, process i taking configs[i::processes] in order;
+    results in the order of `configs`."""
     from concurrent.futures import ProcessPoolExecutor, wait
+    from multiprocessing.managers import SyncManager
     from queue import Empty
 
     ctx = mp.get_context("spawn")  # never fork a process that may hold torch threads (STACK.md pitfall 2)
-    with ctx.Manager() as manager:
+    manager = SyncManager(ctx=ctx)
+    manager.start(_die_with_parent, (os.getpid(),))
+    shares = [configs[i::processes] for i in range(processes)]
+    with manager:
         queue, cancel_event = manager.Queue(), manager.Event()
-        with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, max_tasks_per_child=1) as pool:
-            futures = [pool.submit(_worker, c, frame, prov, str(staging), queue, cancel_event) for c in configs]
+        with ProcessPoolExecutor(max_workers=processes, mp_context=ctx, max_tasks_per_child=1,
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            futures = [pool.submit(_worker, share, frame, prov, str(staging), queue, cancel_event, report is not None)
+                       for share in shares]
             pending = set(futures)
-            while pending:
-                _, pending = wait(pending, timeout=0.2)
-                while True:
-                    try:
-                        name, fraction, message = queue.get_nowait()
-                    except Empty:
-                        break
-                    report(name, fraction, message)
-                if cancel is not None and not cancel_event.is_set() and cancel():
-                    cancel_event.set()
+            try:
+                while pending:
+                    _, pending = wait(pending, timeout=0.2)
+                    while True:
+                        try:
+                            kind, key, value, message = queue.get_nowait()
+                        except Empty:
+                            break
+                        if kind == "report":
+                            report(tuple(key), AgentProgress(**value))
+                        else:
+                            overall(tuple(key), value, message)
+                    if cancel is not None and not cancel_event.is_set() and cancel():
+                        cancel_event.set()
+            except BaseException:  # e.g. a SIGTERM-cancel or Ctrl-C here: stop the trainers, do not wait them out
+                cancel_event.set()
+                for future in futures:
+                    future.cancel()
+                raise
             if cancel_event.is_set():
                 raise TrainingCancelled("training cancelled")
-            return [f.result() for f in futures]
+            results = [f.result() for f in futures]
+    by_key = {_task_key_of(s): s for share in results for s in share}
+    return [by_key[_task_key(c)] for c in configs]
+
+
+def _task_key_of(summary: dict) -> tuple[str, int]:
+    return summary["personality"], summary["seed"]
 
 
 def train_shipped(
@@ -632,14 +899,15 @@ def train_shipped(
     out_dir: str | Path | None = None,
     tickers: Sequence[str] = SHIPPED_TICKERS,
     timesteps: int = SHIPPED_TIMESTEPS,
+    seeds: Sequence[int] = SHIPPED_SEEDS,
     processes: int = 2,
     progress: ProgressFn | None = None,
 ) -> list[dict]:
-    """Train the shipped agents (bundled data, seed 0) for every ticker of SHIPPED_TICKERS."""
+    """Train the shipped agents (bundled data, every seed of `seeds`) for every ticker of SHIPPED_TICKERS."""
     out = []
     for ticker in tickers:
         out.extend(
-            train_all_agents(ticker, timesteps=timesteps, seed=0, out_dir=out_dir, processes=processes,
+            train_all_agents(ticker, timesteps=timesteps, seeds=seeds, out_dir=out_dir, processes=processes,
                              progress=progress, live=False, data_cache=False)
         )
     return out

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
-from layouts import ids
+from layouts import grid, ids, state
 from layouts.components import page_header
 from layouts.figures import empty_figure
 
-TABLE_HEADER = {"backgroundColor": "#111633", "color": "#00f0ff", "fontWeight": "600", "border": "none",
-                "borderBottom": "1px solid rgba(0,240,255,0.3)", "fontFamily": "DejaVu Sans Mono, monospace",
-                "fontSize": "0.75rem", "textTransform": "uppercase"}
-TABLE_DATA = {"backgroundColor": "#0b0e1d", "color": "#d6e2ff", "border": "none",
-              "borderBottom": "1px solid rgba(0,240,255,0.08)", "fontFamily": "DejaVu Sans Mono, monospace",
-              "fontSize": "0.85rem"}
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True}
 
 WINDOW_OPTIONS = [
@@ -38,11 +32,12 @@ def controls(spec: dict) -> dbc.Card:
         dbc.Col([dbc.Label("Window"),
                  dbc.RadioItems(id=ids.ARN_WINDOW, options=WINDOW_OPTIONS, value=spec["window"], inline=True,
                                 className="neon-radio"),
-                 dbc.Switch(id=ids.ARN_SHARED, value=False, className="mt-1 neon-radio",
+                 dbc.Switch(id=ids.ARN_SHARED, value=bool(spec.get("shared_market")), className="mt-1 neon-radio",
                             label="Shared market: the agents' net order flow moves their fill price")], md=4),
         dbc.Col([dbc.Label("Custom dates"),
                  dcc.DatePickerRange(id=ids.ARN_DATES, display_format="YYYY-MM-DD", clearable=True,
                                      start_date=spec.get("start"), end_date=spec.get("end"),
+                                     min_date_allowed=None, max_date_allowed=None,
                                      disabled=spec["window"] != "custom", className="neon-dates")], md=3),
         dbc.Col([dbc.Label("Commission (bps)", html_for=ids.ARN_COMMISSION),
                  dbc.Input(id=ids.ARN_COMMISSION, type="number", value=spec["commission_bps"], min=0, max=1000,
@@ -61,44 +56,76 @@ def card(title, body, right=None, class_name="") -> dbc.Card:
     ], className=f"neon-card mb-3 {class_name}".strip())
 
 
-def board_styles() -> list[dict]:
-    return [
-        {"if": {"filter_query": '{beats} = "YES"', "column_id": "beats"}, "color": "#00ff9c", "fontWeight": "700"},
-        {"if": {"filter_query": '{beats} = "no"', "column_id": "beats"}, "color": "#ff3860"},
-        {"if": {"filter_query": '{type} = "benchmark"'}, "color": "#9aa6cf"},
-        {"if": {"filter_query": "{total_return} < 0", "column_id": "total_return"}, "color": "#ff3860"},
-        {"if": {"filter_query": "{total_return} >= 0", "column_id": "total_return"}, "color": "#00ff9c"},
-    ]
+BOARD_COLUMNS = [
+    grid.col("contestant", "Contestant", tip="The four trained PPO personalities and four rule-based benchmarks",
+             min_width=132, key=True),
+    grid.col("type", "Type", tip="agent: a trained PPO personality; benchmark: a fixed rule (buy-and-hold, cash, "
+             "SMA 20/50 crossover, RSI 30/70)", min_width=100),
+    grid.col("total_return", "Return", "signed_pct", rule="sign", key=True,
+             tip="Net total return over the window: commission and slippage are paid on every fill"),
+    grid.col("beats", "Beats B&H?", rule="verdict", key=True,
+             tip="YES when the net return is above buy-and-hold's on the same window and costs"),
+    grid.col("cagr", "CAGR", "signed_pct", rule="sign", tip="Compound annual growth rate of equity"),
+    grid.col("volatility", "Vol", "pct",
+             tip="Annualised volatility of daily returns (252 bars a year for stocks, 365 for crypto)"),
+    grid.col("sharpe", "Sharpe", "ratio", rule="sign", key=True,
+             tip="Annualised mean / standard deviation of daily returns (risk-free rate 0)"),
+    grid.col("sharpe_ci_low", "Sharpe 95% CI", "ratio", interval_high="sharpe_ci_high", min_width=112,
+             tip="Bootstrap 95% confidence interval of the Sharpe ratio; sorts by its lower bound. An "
+                 "interval that straddles 0 means the Sharpe is not distinguishable from zero"),
+    grid.col("sortino", "Sortino", "ratio", tip="Like Sharpe, but divides by the downside deviation only"),
+    grid.col("max_drawdown", "Max DD", "pct", key=True,
+             tip="Largest fall of equity from a previous peak (negative)"),
+    grid.col("calmar", "Calmar", "ratio", tip="CAGR / |max drawdown|"),
+    grid.col("win_rate", "Win rate", "pct",
+             tip="Share of CLOSED round trips (flat -> in the market -> flat) that made money. A contestant that "
+                 "stays invested closes few or none: a high return can sit next to a 0% or empty win rate"),
+    grid.col("trades", "Fills", "count", tip="Number of fills (each buy or sell order executed)"),
+    grid.col("exposure", "Exposure", "pct", tip="Average share of equity held in the asset"),
+    grid.col("turnover", "Turnover", "ratio",
+             tip="Traded notional / average equity over the window (not annualised)"),
+    grid.col("costs_paid", "Costs", "money", tip="Commission + slippage paid in dollars, on 100,000 starting cash"),
+    grid.col("var_95", "VaR 95", "pct",
+             tip="Historical one-day 95% Value at Risk: the daily loss exceeded on 5% of days (positive = loss)"),
+    grid.col("cvar_95", "CVaR 95", "pct",
+             tip="Historical one-day 95% Conditional VaR: the average loss on the worst 5% of days"),
+]
 
 
-def leaderboard_table() -> dash_table.DataTable:
-    return dash_table.DataTable(
-        id=ids.ARN_BOARD, data=[], columns=[], sort_action="native", page_action="none",
-        style_table={"overflowX": "auto"}, style_as_list_view=True, cell_selectable=False,
-        style_cell={"padding": "6px 10px", "textAlign": "right", "minWidth": "70px"},
-        style_header=TABLE_HEADER, style_data=TABLE_DATA,
-        style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in ("contestant", "type", "beats")],
-        style_data_conditional=board_styles(),
-        css=[{"selector": ".dash-spreadsheet-menu", "rule": "display: none"}],
-    )
+def leaderboard_grid():
+    return grid.data_grid(ids.ARN_BOARD, BOARD_COLUMNS, height="auto", export_name="leaderboard", filters=False,
+                          dash_grid_options={"domLayout": "autoHeight"},  # eight rows: no inner scrolling
+                          rowClassRules={"neon-benchmark": "params.data.type === 'benchmark'"})
 
 
-def layout(ticker: str | None = None, window: str | None = None, **_query) -> html.Div:
-    """The arena; `?ticker=TSLA&window=in-sample` preselects; the session's last battle otherwise."""
-    spec = {"ticker": (ticker or "AAPL").upper()[:15], "window": window if window in
-            ("out-of-sample", "in-sample", "custom") else "out-of-sample",
-            "start": None, "end": None, "commission_bps": 10.0, "slippage_bps": 5.0}
+def layout(**query) -> html.Div:
+    """The arena. The battle comes from the URL (`?ticker=TSLA&window=in-sample&commission=20`), else the
+    session's last battle, else the default (layouts/state.py); the callbacks restore it on load."""
+    spec, _messages = state.parse_battle_query(query)
+    spec = spec or state.default_spec()
+    downloads = html.Div([
+        html.Span("Leaderboard", className="grid-note"),
+        dbc.Button("CSV", id=ids.ARN_BOARD_CSV, size="sm", color="secondary", n_clicks=0),
+        dbc.Button("Excel", id=ids.ARN_BOARD_XLSX, size="sm", color="secondary", n_clicks=0),
+        html.Span("Whole journal", className="grid-note ms-2"),
+        dbc.Button("CSV", id=ids.ARN_JOURNAL_CSV, size="sm", color="secondary", n_clicks=0),
+        dbc.Button("Excel", id=ids.ARN_JOURNAL_XLSX, size="sm", color="secondary", n_clicks=0),
+    ], className="grid-toolbar")
     return html.Div([
         page_header("Battle Arena", "Four PPO personalities and four benchmarks, same window, same costs",
                     right=html.Div(id=ids.ARN_SAMPLE_TAG)),
         controls(spec),
+        html.Div(id=ids.ARN_NOTE),
         html.Div(id=ids.ARN_ALERT),
         html.Div(id=ids.ARN_KPIS, className="kpi-row"),
-        card("Trades on the price", dcc.Loading(dcc.Graph(id=ids.ARN_CANDLES, figure=empty_figure("Running the battle..."),
-                                                          config=GRAPH_CONFIG), type="dot", color="#00f0ff",
-                                                delay_show=250),
+        # no dcc.Loading around the main chart: its placeholder says what is coming, and the spinner's
+        # hide/show would cost the first paint another full redraw
+        card("Trades on the price", dcc.Graph(id=ids.ARN_CANDLES, figure=empty_figure("Running the battle..."),
+                                              config=GRAPH_CONFIG),
              right=html.Small("filled marker = buy, open marker = sell; click a legend entry to hide an agent",
                               className="text-muted")),
+        card("Leaderboard · net of costs · hover a header for its definition", leaderboard_grid(),
+             right=downloads),
         dbc.Row([
             dbc.Col(card("Equity against the market", dcc.Loading(dcc.Graph(
                 id=ids.ARN_EQUITY, figure=empty_figure("Running the battle...", 420), config=GRAPH_CONFIG),
@@ -110,9 +137,7 @@ def layout(ticker: str | None = None, window: str | None = None, **_query) -> ht
                             type="dot", color="#ff2bd6", delay_show=250),
             ]), lg=5),
         ]),
-        card("Leaderboard · net of costs · sortable", leaderboard_table(), class_name="neon-table", right=html.Div([
-            dbc.Button("CSV", id=ids.ARN_BOARD_CSV, size="sm", color="secondary", n_clicks=0),
-            dbc.Button("Excel", id=ids.ARN_BOARD_XLSX, size="sm", color="secondary", n_clicks=0),
-        ], className="d-flex gap-2")),
         dcc.Download(id=ids.ARN_DOWNLOAD),
+        # always present: the battle callback waits for the restore callback, which needs this input
+        state.query_store(ids.ARN_QUERY, query),
     ])

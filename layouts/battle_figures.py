@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from layouts import theme
-from layouts.figures import _round
+from layouts.figures import _round, _sig
 
 BENCH_DASH = {"buy_and_hold": "solid", "cash": "dot", "sma_crossover": "dash", "rsi_30_70": "dashdot"}
 
@@ -57,12 +57,12 @@ def battle_candles_figure(result, height: int = 560, upto: int | None = None) ->
     high, low = high_low(result)
     fig = go.Figure()
     fig.add_trace(go.Candlestick(
-        x=dates, open=_round(result.open), high=_round(high), low=_round(low), close=_round(result.close),
+        x=dates, open=_sig(result.open), high=_sig(high), low=_sig(low), close=_sig(result.close),
         name=result.ticker, increasing=dict(line=dict(color=theme.UP, width=1), fillcolor=theme.UP),
         decreasing=dict(line=dict(color=theme.DOWN, width=1), fillcolor=theme.DOWN), showlegend=False,
     ))
     if "sma20" in ind:
-        fig.add_trace(go.Scatter(x=dates, y=_round(ind["sma20"]), name="SMA 20", mode="lines",
+        fig.add_trace(go.Scatter(x=dates, y=_sig(ind["sma20"]), name="SMA 20", mode="lines",
                                  line=dict(color="rgba(255,184,0,0.6)", width=1)))
     for c in result.contestants:
         if c.kind != "agent":
@@ -75,7 +75,7 @@ def battle_candles_figure(result, height: int = 560, upto: int | None = None) ->
         x, y, buy, text = points
         for side, mask, symbol in (("buy", buy, c.symbol), ("sell", ~buy, f"{c.symbol}-open")):
             fig.add_trace(go.Scatter(
-                x=x[mask], y=_round(y[mask]), mode="markers", name=f"{c.label} {side}",
+                x=x[mask], y=_sig(y[mask]), mode="markers", name=f"{c.label} {side}",
                 legendgroup=c.name, legendgrouptitle_text=None,
                 marker=dict(color=c.colour, symbol=symbol, size=10, line=dict(color=c.colour, width=2)),
                 hovertext=np.asarray(text)[mask], hoverinfo="text", showlegend=True,
@@ -96,21 +96,21 @@ def equity_figure(result, height: int = 420) -> go.Figure:
     dates = _dates(result)
     fig = go.Figure()
     market = 100 * np.asarray(result.close, dtype=float) / float(result.close[0])
-    fig.add_trace(go.Scatter(x=dates, y=_round(market, 2), name=f"{result.ticker} price", mode="lines",
-                             line=dict(color="rgba(214,226,255,0.35)", width=1)))
+    # indexed to 100: one decimal is 0.1% of return, the leaderboard's own precision
+    fig.add_trace(go.Scatter(x=dates, y=_round(market, 1), name=f"{result.ticker} price", mode="lines",
+                             line=dict(color="rgba(214,226,255,0.35)", width=1), hovertemplate="%{y:.1f}"))
     for c in result.contestants:
         eq = 100 * np.asarray(c.equity, dtype=float) / float(c.equity[0])
         is_agent = c.kind == "agent"
         fig.add_trace(go.Scatter(
-            x=dates, y=_round(eq, 2), name=c.label, mode="lines", legendgroup=c.name,
+            x=dates, y=_round(eq, 1), name=c.label, mode="lines", legendgroup=c.name, hovertemplate="%{y:.1f}",
             line=dict(color=c.colour, width=2.4 if is_agent else 1.4,
                       dash="solid" if is_agent else BENCH_DASH.get(c.name, "dash")),
         ))
     fig.update_layout(template=theme.TEMPLATE_NAME, height=height, yaxis=dict(title="Equity (start = 100)"),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
                       margin=dict(l=56, r=20, t=40, b=30))
-    if result.periods_per_year == 252:
-        fig.update_xaxes(rangebreaks=[dict(bounds=["sat", "mon"])])
+    # no weekend rangebreaks here: lines simply join across weekends, and breaks cost render time
     return fig
 
 

@@ -9,6 +9,7 @@ from layouts import ids
 
 PAGES = (
     ("/market", "Market", "Candles, indicators and where the data came from"),
+    ("/train", "Train", "Train the four personalities on your data and watch them learn"),
     ("/arena", "Arena", "Four RL personalities battle on data they never saw"),
     ("/replay", "Replay", "Watch the battle bar by bar, with sound"),
     ("/risk", "Risk", "VaR, CVaR and return heatmaps"),
@@ -19,7 +20,8 @@ PAGES = (
 
 def navbar() -> dbc.Navbar:
     links = [
-        dbc.NavItem(dbc.NavLink(label, href=path, active="exact", className="neon-navlink"))
+        dbc.NavItem(dbc.NavLink(label, href=path, id=f"{ids.NAV_LINK}{label.lower()}", active=False,
+                                className="neon-navlink"))
         for path, label, _ in PAGES
     ]
     return dbc.Navbar(
@@ -47,6 +49,9 @@ def shell(page_container) -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SESSION, storage_type="session"),
             dcc.Store(id=ids.BATTLE_SPEC, storage_type="session"),
+            dcc.Store(id=ids.MARKET_CHOICE, storage_type="session"),
+            dcc.Store(id=ids.UPLOAD_STORE, storage_type="session"),
+            html.Div(id=ids.URL_SYNC, hidden=True),
             navbar(),
             dbc.Container(page_container, fluid=True, className="page-body"),
             html.Footer(

@@ -47,6 +47,11 @@ def _fixed(v: float, digits: int, group: bool = False) -> str:
     return text
 
 
+def finite(value) -> float | None:
+    """`value` as a float, or None (JSON null) when it is missing, NaN or infinite: what grid rows carry."""
+    return _finite(value)
+
+
 def _grouped(v: float, digits: int) -> str:
     return _fixed(v, digits, group=True)
 

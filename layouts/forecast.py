@@ -61,9 +61,19 @@ def controls(ticker: str, horizon: int) -> dbc.Card:
                              className="neon-progress", style={"height": "18px"}),
                 html.Div("Press Run forecast: the LSTM trains in the background (about 10-20 s); you can keep "
                          "working on other pages and come back.", id=ids.FC_STATUS, className="job-status mt-1"),
+                job_backend_note(),
             ]), className="flex-grow-1"),
         ], className="g-3 mt-1 align-items-center"),
     ]), className="neon-card mb-3")
+
+
+def job_backend_note() -> html.Small | None:
+    """A line under the job status when REDIS_URL is set but Redis was unreachable at start-up: jobs run on
+    this server (diskcache) instead of the Celery workers."""
+    from app.jobs import backend_note
+
+    note = backend_note()
+    return html.Small(note, className="job-backend-note text-warning d-block mt-1") if note else None
 
 
 def method_note() -> html.Small:

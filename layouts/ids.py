@@ -71,6 +71,27 @@ JRN_SUMMARY = "jrn-summary"
 RPL_FOLLOW = "rpl-follow"
 ARN_SHARED = "arn-shared"
 
+# state that follows the user (layouts/state.py): session stores in the shell, each page's URL query
+MARKET_CHOICE = "market-choice"        # session: the market page's last choice (ticker, dates, log, upload?)
+UPLOAD_STORE = "upload-store"          # session: the uploaded CSV (name, text), kept across pages
+NAV_LINK = "nav-link-"                 # + page name ("arena", ...): navbar links carry the current query
+URL_SYNC = "url-sync"                  # dummy output of the clientside URL replaceState callback
+ARN_QUERY = "arn-query"                # each page: dcc.Store with the query its layout was called with
+MKT_QUERY = "mkt-query"
+RPL_QUERY = "rpl-query"
+JRN_QUERY = "jrn-query"
+ARN_JOURNAL_CSV = "arn-journal-csv"
+ARN_JOURNAL_XLSX = "arn-journal-xlsx"
+MKT_LOG = "mkt-log"
+MKT_NOTE = "mkt-note"
+MKT_SPAN = "mkt-span"
+RPL_POS = "rpl-pos"
+RPL_END = "rpl-end"
+RPL_CSV = "rpl-csv"
+RPL_XLSX = "rpl-xlsx"
+RPL_DOWNLOAD = "rpl-download"
+ARN_NOTE = "arn-note"
+
 # forecast page (a background job: run, progress, cancel; the result re-attaches after navigation)
 FC_TICKER = "fc-ticker"
 FC_UPLOAD = "fc-upload"
@@ -119,3 +140,27 @@ RSK_MONTHLY = "rsk-monthly"
 RSK_CORR = "rsk-corr"
 RSK_ASSET_CORR = "rsk-asset-corr"
 RSK_NOTES = "rsk-notes"
+
+# train page (a background training job: data, budget, seed, personalities; per-personality progress; runs)
+TR_SOURCE = "tr-source"                # radio: bundled | ticker | file
+TR_TICKER = "tr-ticker"                # bundled ticker dropdown
+TR_CUSTOM = "tr-custom-ticker"         # any ticker, typed
+TR_UPLOAD = "tr-upload"
+TR_UPLOAD_STORE = "tr-upload-store"
+TR_SOURCE_LINE = "tr-source-line"      # what the job will train on
+TR_STEPS = "tr-steps"
+TR_SEED = "tr-seed"
+TR_PERSONALITIES = "tr-personalities"
+TR_RUN = "tr-run"
+TR_CANCEL = "tr-cancel"
+TR_STATUS = "tr-status"
+TR_BAR = "tr-bar-"                     # + personality: one dbc.Progress each
+TR_DETAIL = "tr-detail-"               # + personality: steps, mean reward, elapsed, remaining
+TR_ALERT = "tr-alert"
+TR_RESULT = "tr-result"
+TR_POLL = "tr-poll"
+TR_RUN_PICK = "tr-run-pick"            # which of the session's runs the cards show
+TR_BATTLE_LINK = "tr-battle-link"      # /arena?ticker=T&agents=<run_id>
+TR_RUN_INFO = "tr-run-info"            # the run's card: data, dates, seed, budget, hyperparameters, versions
+TR_METRICS = "tr-metrics"              # grid: in- and out-of-sample metrics next to buy-and-hold
+TR_RUNS = "tr-runs"                    # grid: the session's runs

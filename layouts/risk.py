@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import grid, ids
+from layouts import grid, ids, state
 from layouts.components import page_header
 from layouts.figures import empty_figure
 
@@ -101,7 +101,7 @@ def layout(**query) -> html.Div:
             dbc.Col(_card("Correlation of the bundled assets", _graph(ids.RSK_ASSET_CORR, "Loading...", 380)),
                     lg=6),
         ]),
-        dcc.Store(id=ids.RSK_QUERY, data={k: v for k, v in query.items() if isinstance(v, str)}),
+        state.query_store(ids.RSK_QUERY, query),
         dcc.Store(id=ids.RSK_SPEC),
         dcc.Download(id=ids.RSK_DOWNLOAD),
     ])

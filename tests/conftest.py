@@ -3,6 +3,14 @@ their own test files."""
 
 from __future__ import annotations
 
+import os
+
+# Some tests train or forecast with torch inside this process, and the browser tests fork background jobs
+# from it: a process whose OpenMP pool is already running can deadlock a forked child (STACK.md pitfall 2).
+# One thread everywhere keeps the pool from ever starting. Set before anything imports torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 import numpy as np
 import pandas as pd
 import pytest

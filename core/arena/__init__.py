@@ -1,7 +1,8 @@
 """The battle arena: the agents and the rule-based benchmarks on one window, with one set of costs.
 
-`run_battle` resolves the window, rolls the agents out through `AgentSet.rollout` (batched per bar, the
-env's own accounting) and runs every benchmark through `core.sim.simulate` with the same costs and
+`run_battle` resolves the window, rolls every training seed of the agents out at once
+(`AgentSeeds.rollout_seeds`: one batched pass per bar, the env's own accounting; each agent is shown by its
+median seed, with the seeds' band, per-seed metrics and significance figures: core.arena.seeds) and runs every benchmark through `core.sim.simulate` with the same costs and
 starting cash, then computes each contestant's metrics (core.metrics, core.risk) and trade list.
 
 Window (bar positions in `frame`, end exclusive):
@@ -19,7 +20,8 @@ BattleResult as read-only.
 """
 
 # The package is split by concern: `results` (ContestantResult, BattleResult, JSON helpers), `window`
-# (resolve_window, card_period), `cache` (the LRU and the hashes of its key), `contestants` (trades_frame
+# (resolve_window, card_period), `seeds` (the battle across training seeds and its significance figures),
+# `cache` (the LRU and the hashes of its key), `contestants` (trades_frame
 # and building one contestant), `battle` (run_battle) and `stress` (cost_stress, BreakEven). Every name
 # is re-exported here: import from `core.arena`.
 
@@ -28,7 +30,7 @@ from __future__ import annotations
 from core.arena.battle import DEFAULT_BENCHMARKS, run_battle
 from core.arena.cache import _CACHE, CACHE_SIZE, clear_cache, frame_hash
 from core.arena.contestants import trades_frame
-from core.arena.results import BattleResult, ContestantResult
+from core.arena.results import BattleResult, ContestantResult, SeedRun
 from core.arena.stress import (
     BREAK_EVEN_ALWAYS,
     BREAK_EVEN_CROSSES,
@@ -52,6 +54,7 @@ __all__ = [
     "BattleResult",
     "BreakEven",
     "ContestantResult",
+    "SeedRun",
     "CostStress",
     "Window",
     "card_period",

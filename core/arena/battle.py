@@ -1,8 +1,9 @@
 """The battle itself: `run_battle` checks its inputs (benchmark names, the frame's columns, adding
 indicators when missing), resolves the window, looks the result up in the cache and otherwise runs
-`_battle`, which rolls the agents out (`AgentSet.rollout`), simulates every benchmark with the same
-costs and cash (core.sim), and computes each contestant's metrics with one shared Sharpe bootstrap.
-`DEFAULT_BENCHMARKS` and the input checks shared with core.arena.stress live here too.
+`_battle`, which simulates every benchmark (core.sim), rolls every training seed of every agent out in one
+batched pass (`AgentSeeds.rollout_seeds`), shows each agent by its median seed with the seeds' band and
+summary, computes every metric with one shared Sharpe bootstrap, and adds the significance figures
+(core.arena.seeds). `DEFAULT_BENCHMARKS` and the input checks shared with core.arena.stress live here too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import pandas as pd
 from core import metrics as metrics_mod
 from core.arena.cache import _CACHE, _agents_key, frame_hash
 from core.arena.contestants import _agent_style, _build, _check_rollout, _finite_or_zero, _level_labels
-from core.arena.results import BattleResult, ContestantResult
+from core.arena.results import BattleResult, ContestantResult, SeedRun
+from core.arena.seeds import (
+    add_significance,
+    equity_band,
+    representative_seed,
+    seed_rollouts,
+    summarise_seeds,
+)
 from core.arena.window import resolve_window
 from core.indicators import INDICATOR_COLUMNS, add_indicators
 from core.sim import Costs, simulate
@@ -44,6 +52,13 @@ def _check_benchmarks(benchmarks: Sequence[str]) -> tuple[str, ...]:
     if len(set(names)) != len(names):
         raise ValueError(f"each benchmark may appear once, got {list(names)}")
     return names
+
+
+def agent_cards(agents) -> dict[str, dict]:
+    """The agents' model cards (every seed's for AgentSeeds: the window must avoid all their training bars)."""
+    if agents is None:
+        return {}
+    return dict(getattr(agents, "all_cards", None) or getattr(agents, "cards", {}) or {})
 
 
 def _prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -83,13 +98,14 @@ def run_battle(
     :param split: without dates or model cards, the window is the bars after this fraction.
     :param costs: commission and slippage per fill (default core.sim.Costs(): 10 + 5 bps).
     :param cash0: starting cash of every contestant.
-    :param agents: an AgentSet (core.agents.load_agents), or None for benchmarks only.
+    :param agents: an AgentSeeds (core.agents.load_agent_seeds: every seed battles, each agent is shown by
+        its median seed), an AgentSet (one seed), or None for benchmarks only.
     :param benchmarks: names from core.strategies.BENCHMARKS, in display order.
     :param shared_market: the agents' net order flow moves their fill prices (see core.env); benchmarks
         always trade at the unmoved price.
     :param in_sample: default to the agents' training period (the result says "in-sample").
     :param periods_per_year: override annualisation (default: 365 for crypto, 252 otherwise).
-    :param seed: seed of the Sharpe bootstrap.
+    :param seed: seed of the Sharpe bootstraps (intervals and the p-values against buy-and-hold).
     :param use_cache: reuse a cached result for identical inputs.
     """
     costs = Costs() if costs is None else costs
@@ -98,7 +114,7 @@ def run_battle(
     names = _check_benchmarks(benchmarks)
     frame = _prepare_frame(frame)
     prov = provenance.to_dict() if hasattr(provenance, "to_dict") else dict(provenance or {})
-    cards = dict(getattr(agents, "cards", {}) or {}) if agents is not None else {}
+    cards = agent_cards(agents)
     window = resolve_window(
         frame, test_start=test_start, test_end=test_end, split=split, in_sample=in_sample, cards=cards
     )
@@ -142,73 +158,66 @@ def _battle(
     open_, close = rows["open"].to_numpy(dtype=float), rows["close"].to_numpy(dtype=float)
     n = end - start
     warnings = list(window.warnings)
-    contestants: list[ContestantResult] = []
 
+    # Buy-and-hold is the yardstick of "beats_buy_and_hold" even when it is not shown.
+    benchmarks: list[ContestantResult] = []
+    for name in names if "buy_and_hold" in names else (*names, "buy_and_hold"):
+        spec = BENCHMARKS[name]
+        targets = benchmark_targets(name, frame, start, end)
+        sim = simulate(open_, close, targets, costs, cash0)
+        benchmarks.append(
+            _build(name, spec.label, "benchmark", spec.colour, spec.symbol, targets, sim, _level_labels(targets),
+                   rows, ppy)
+        )
+    bh = next(c for c in benchmarks if c.name == "buy_and_hold")
+    bh_total = metrics_mod.total_return(bh.equity)
+
+    agent_list: list[ContestantResult] = []
+    sims: list[tuple[SeedRun, object]] = []  # every seed's run and its account, for the shared bootstrap
     if agents is None:
         warnings.append("no agents: benchmarks only")
     else:
         warnings.extend(getattr(agents, "warnings", []) or [])
-        rollouts = agents.rollout(frame, start, end, costs, cash0=cash0, shared_market=shared_market)
-        for name in getattr(agents, "names", tuple(rollouts)):
-            rollout = rollouts[name]
-            _check_rollout(name, rollout, n)
+        agent_names, by_seed = seed_rollouts(agents, frame, start, end, costs, cash0, shared_market)
+        for name in agent_names:
+            runs = {s: r[name] for s, r in by_seed.items()}
+            for rollout in runs.values():
+                _check_rollout(name, rollout, n)
+            chosen, _ = representative_seed({s: r.result for s, r in runs.items()}, bh_total, ppy)
+            rollout = runs[chosen]
             labels = tuple(rollout.action_labels)
             actions = [labels[int(a)] if 0 <= int(a) < len(labels) else str(int(a)) for a in rollout.actions]
             label, colour, symbol = _agent_style(name)
-            contestants.append(
-                _build(
-                    name,
-                    label,
-                    "agent",
-                    colour,
-                    symbol,
-                    rollout.targets,
-                    rollout.result,
-                    actions,
-                    rows,
-                    ppy,
-                    probs=rollout.probs,
-                    action_labels=labels,
-                )
-            )
+            c = _build(name, label, "agent", colour, symbol, rollout.targets, rollout.result, actions, rows, ppy,
+                       probs=rollout.probs, action_labels=labels)
+            c.representative_seed = chosen
+            for s, r in runs.items():
+                run = SeedRun(seed=s, metrics={}, equity=r.result.equity, positions=r.result.position)
+                c.seed_runs.append(run)
+                sims.append((run, r.result))
+            c.equity_low, c.equity_high = equity_band([run.equity for run in c.seed_runs])
+            agent_list.append(c)
 
-    # Buy-and-hold is the yardstick of "beats_buy_and_hold" even when it is not shown.
-    bench_names = names if "buy_and_hold" in names else (*names, "buy_and_hold")
-    for name in bench_names:
-        spec = BENCHMARKS[name]
-        targets = benchmark_targets(name, frame, start, end)
-        sim = simulate(open_, close, targets, costs, cash0)
-        contestants.append(
-            _build(
-                name,
-                spec.label,
-                "benchmark",
-                spec.colour,
-                spec.symbol,
-                targets,
-                sim,
-                _level_labels(targets),
-                rows,
-                ppy,
-            )
-        )
-    # One paired bootstrap for every contestant's Sharpe interval: same resampled days, one matrix product.
+    # One paired bootstrap for every Sharpe interval (benchmarks and every seed of every agent): the same
+    # resampled days, one matrix product.
+    columns = [c.returns for c in benchmarks] + [metrics_mod.simple_returns(sim.equity) for _, sim in sims]
     intervals = metrics_mod.sharpe_confidence_intervals(
-        np.column_stack([_finite_or_zero(c.returns) for c in contestants]), ppy, seed=seed
+        np.column_stack([_finite_or_zero(r) for r in columns]), ppy, seed=seed
     )
-    for c, (low, high) in zip(contestants, intervals, strict=True):
-        c.metrics = metrics_mod.performance_summary(
-            c.sim, ppy, seed=seed, sharpe_ci=(float(low), float(high))
-        )
-    bh_return = next(c for c in contestants if c.name == "buy_and_hold").metrics["total_return"]
-    for c in contestants:
-        c.metrics["beats_buy_and_hold"] = bool(
-            c.name != "buy_and_hold" and c.metrics["total_return"] > bh_return
-        )
-    contestants = [c for c in contestants if c.kind == "agent" or c.name in names]
+    for c, (low, high) in zip(benchmarks, intervals[: len(benchmarks)], strict=True):
+        c.metrics = metrics_mod.performance_summary(c.sim, ppy, seed=seed, sharpe_ci=(float(low), float(high)))
+    for (run, sim), (low, high) in zip(sims, intervals[len(benchmarks):], strict=True):
+        run.metrics = metrics_mod.performance_summary(sim, ppy, seed=seed, sharpe_ci=(float(low), float(high)))
+    for c in agent_list:
+        c.metrics = dict(next(r for r in c.seed_runs if r.seed == c.representative_seed).metrics)
+    bh_return = bh.metrics["total_return"]
+    for c in (*agent_list, *benchmarks):
+        c.metrics["beats_buy_and_hold"] = bool(c.name != "buy_and_hold" and c.metrics["total_return"] > bh_return)
+    for c in agent_list:
+        summarise_seeds(c, bh_return)
 
     dates = pd.DatetimeIndex(pd.to_datetime(rows["date"]))
-    return BattleResult(
+    result = BattleResult(
         ticker=ticker,
         test_start=dates[0].date(),
         test_end=dates[-1].date(),
@@ -221,10 +230,12 @@ def _battle(
         dates=dates,
         open=open_,
         close=close,
-        contestants=contestants,
+        contestants=[*agent_list, *(c for c in benchmarks if c.name in names)],
         start=start,
         end=end,
         cash0=float(cash0),
         shared_market=shared_market,
         indicators=rows[[c for c in INDICATOR_COLUMNS if c in rows]].copy(),
     )
+    add_significance(result, agent_list, bh, seed)
+    return result

@@ -1,7 +1,7 @@
 """The battle cache: a small thread-safe in-process LRU of BattleResults (`_CACHE`, `CACHE_SIZE` entries)
 keyed by a hash of every input, `clear_cache` to forget it, and the hashes that go into the key:
-`frame_hash` (a frame's content) and `_agents_key` (the agents' model cards, or their identity when they
-have none). Values are computed outside the lock, so two threads may compute the same battle once each.
+`frame_hash` (a frame's content) and `_agents_key` (the agents' model cards, every seed's, or their identity
+when they have none). Values are computed outside the lock, so two threads may compute the same battle once each.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def frame_hash(frame: pd.DataFrame) -> str:
 def _agents_key(agents) -> str:
     if agents is None:
         return "none"
-    cards = getattr(agents, "cards", None) or {}
+    cards = getattr(agents, "all_cards", None) or getattr(agents, "cards", None) or {}
     text = json.dumps(cards, sort_keys=True, default=str)
     # Without model cards nothing identifies the agents' weights: fall back on the object's identity.
     ident = "" if cards else f"id={id(agents)}"

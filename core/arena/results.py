@@ -18,6 +18,20 @@ from core.sim import Costs, SimResult
 
 
 @dataclass
+class SeedRun:
+    """One training seed of an agent over the battle window."""
+
+    seed: int | None
+    """The training seed (None for agents without seeds, e.g. rule-based stand-ins)."""
+    metrics: dict[str, Any]
+    """core.metrics.performance_summary of this seed's account, plus "beats_buy_and_hold"."""
+    equity: np.ndarray
+    """Equity at each bar's close."""
+    positions: np.ndarray
+    """Exposure at each bar's close."""
+
+
+@dataclass
 class ContestantResult:
     """One contestant's battle: per-bar decisions and account, its trades and its metrics."""
 
@@ -49,6 +63,31 @@ class ContestantResult:
     """Agents only: the policy's action probabilities at each bar, shape (bars, actions)."""
     action_labels: tuple[str, ...] = ()
     """Agents only: labels of the action indices."""
+    representative_seed: int | None = None
+    """Agents only: the training seed whose decisions, equity, positions and trades these are: the median
+    seed by total return (core.significance.seed_summary's rule; even count: the lower middle one)."""
+    seed_runs: list[SeedRun] = field(default_factory=list)
+    """Agents only: every training seed's metrics and equity, in seed order (one entry without seeds)."""
+    equity_low: np.ndarray | None = None
+    """Agents only: per bar, the lowest equity of any seed (the band's lower edge)."""
+    equity_high: np.ndarray | None = None
+    """Agents only: per bar, the highest equity of any seed (the band's upper edge)."""
+    seed_stats: dict[str, Any] = field(default_factory=dict)
+    """Agents only: core.significance.seed_summary over the seeds: "stats" ({"total_return"|"sharpe":
+    {"median", "min", "max", "n"}}), "median_seed", "beats" (k), "beats_seeds", "n_seeds" and "label"
+    ("beats buy-and-hold in k of n seeds")."""
+    significance: dict[str, Any] = field(default_factory=dict)
+    """Agents only: core.significance.sharpe_difference_test of the representative seed against
+    buy-and-hold (one-sided, H0: Sharpe <= buy-and-hold's): "p_value", "difference", "ci_low", "ci_high",
+    ...; plus "sentence". Empty when the window is too short (see BattleResult.significance_note)."""
+    trivial: dict[str, Any] = field(default_factory=dict)
+    """Agents only: core.significance.trivial_policy of the representative seed: "trivial" (bool), "kind",
+    "code" (None, "long", "flat" or "buy_and_hold"), "sentence" (None when not trivial), shares."""
+
+    @property
+    def seeds(self) -> list[int | None]:
+        """The training seeds behind this contestant (empty for benchmarks)."""
+        return [run.seed for run in self.seed_runs]
 
     @property
     def returns(self) -> np.ndarray:
@@ -88,6 +127,15 @@ class BattleResult:
     """rsi, sma20, macd, macd_signal, macd_hist over the window (for charts)."""
     cache_key: str = ""
     """Hash of every input: equal keys mean equal results."""
+    deflated: dict[str, Any] = field(default_factory=dict)
+    """The best agent x seed over all tries against buy-and-hold: core.significance.deflated_sharpe_of_best
+    ("best", "n_trials", "dsr", "p_value", "sharpe_annualised", "expected_max_sharpe_annualised", ...),
+    empty with fewer than 2 tries or a too short window."""
+    deflated_sentence: str = ""
+    """One sentence on it, e.g. "After 20 tries, no agent's edge over buy-and-hold is distinguishable from
+    luck (best p = 0.23)."; or why it was not computed; "" without agents."""
+    significance_note: str = ""
+    """Why the significance figures are missing ("" when they were computed)."""
 
     def contestant(self, name: str) -> ContestantResult:
         """The contestant called `name`."""
@@ -122,20 +170,34 @@ class BattleResult:
             "shared_market": self.shared_market,
             "provenance": _json_safe(self.provenance),
             "warnings": list(self.warnings),
-            "contestants": [
-                {
-                    "name": c.name,
-                    "label": c.label,
-                    "kind": c.kind,
-                    "metrics": {k: _json_number(v) for k, v in c.metrics.items()},
-                    "dates": date_text,
-                    "actions": list(c.actions),
-                    "positions": [_json_number(v) for v in c.positions],
-                    "equity": [_json_number(v) for v in c.equity],
-                }
-                for c in self.contestants
-            ],
+            "contestants": [_contestant_json(c, date_text) for c in self.contestants],
+            "deflated_sharpe": _json_safe(self.deflated) | {"sentence": self.deflated_sentence or None},
+            "significance_note": self.significance_note or None,
         }
+
+
+def _contestant_json(c: ContestantResult, date_text: list[str]) -> dict[str, Any]:
+    out = {
+        "name": c.name,
+        "label": c.label,
+        "kind": c.kind,
+        "metrics": {k: _json_safe(v) for k, v in c.metrics.items()},
+        "dates": date_text,
+        "actions": list(c.actions),
+        "positions": [_json_number(v) for v in c.positions],
+        "equity": [_json_number(v) for v in c.equity],
+    }
+    if c.kind == "agent":
+        out["representative_seed"] = c.representative_seed
+        out["seeds"] = [{"seed": r.seed, "metrics": _json_safe(r.metrics)} for r in c.seed_runs]
+        out["equity_band"] = {
+            "low": [] if c.equity_low is None else [_json_number(v) for v in c.equity_low],
+            "high": [] if c.equity_high is None else [_json_number(v) for v in c.equity_high],
+        }
+        out["seed_summary"] = _json_safe(c.seed_stats)
+        out["significance"] = _json_safe(c.significance)
+        out["trivial_policy"] = _json_safe(c.trivial)
+    return out
 
 
 def _json_number(value):

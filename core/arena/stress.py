@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core import metrics as metrics_mod
-from core.arena.battle import DEFAULT_BENCHMARKS, _check_benchmarks, _prepare_frame
+from core.arena.battle import DEFAULT_BENCHMARKS, _check_benchmarks, _prepare_frame, agent_cards
 from core.arena.window import resolve_window
 from core.sim import MAX_COST_BPS, Costs, simulate
 from core.strategies import BENCHMARKS, benchmark_targets
@@ -107,7 +107,8 @@ def cost_stress(
     :param test_end: last date of the window, or None.
     :param split: default split when there are no dates or cards.
     :param cash0: starting cash.
-    :param agents: an AgentSet, or None (then there is no break-even to find).
+    :param agents: an AgentSeeds (each agent's return at a cost is its median seed's there), an AgentSet, or
+        None (then there is no break-even to find).
     :param benchmarks: benchmark names in the table (buy-and-hold is always computed as the yardstick).
     :param shared_market: agents' order flow moves their fills.
     :param in_sample: use the training period by default.
@@ -119,7 +120,7 @@ def cost_stress(
         raise ValueError(f"tolerance_bps must be positive, got {tolerance_bps}")
     names = _check_benchmarks(benchmarks)
     frame = _prepare_frame(frame)
-    cards = dict(getattr(agents, "cards", {}) or {}) if agents is not None else {}
+    cards = agent_cards(agents)
     window = resolve_window(
         frame, test_start=test_start, test_end=test_end, split=split, in_sample=in_sample, cards=cards
     )

@@ -4,112 +4,30 @@ forged job ids / cache keys reach nothing (RELIABILITY #1, #2, #3, #5)."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from app.jobs import JobBoard
+from tests.app.jobs_http import body as _body
+from tests.app.jobs_http import gunicorn, overlap
+from tests.app.jobs_http import post as _post
+from tests.app.jobs_http import result as _http_result
+from tests.app.jobs_http import start as _start
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     jobs = tmp_path_factory.mktemp("jobs")
-    port = _free_port()
-    env = {**os.environ, "NEON_LIVE_DATA": "0", "NEON_JOB_CACHE_DIR": str(jobs), "NEON_MAX_JOBS": "2",
-           "PYTHONPATH": str(ROOT)}
-    log = open(jobs.parent / "gunicorn.log", "wb")  # a file, not a pipe: an unread pipe fills and blocks workers
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--no-control-socket", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
-         "--workers", "2", "--threads", "8", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         "tests.app.tiny_forecast_wsgi:server"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"gunicorn did not start: {(jobs.parent / 'gunicorn.log').read_text()[-2000:]}")
-    yield base, jobs
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-def _body(session: str, seed: int, ticker: str = "AAPL") -> dict:
-    state = [("session-id", "data", session), ("fc-ticker", "value", ticker), ("fc-upload-store", "data", None),
-             ("fc-horizon", "value", 10), ("fc-effort", "value", "quick"), ("fc-seed", "value", seed)]
-    return {
-        "output": "..fc-result.data...fc-alert.children..",
-        "outputs": [{"id": "fc-result", "property": "data"}, {"id": "fc-alert", "property": "children"}],
-        "inputs": [{"id": "fc-run", "property": "n_clicks", "value": 1}],
-        "changedPropIds": ["fc-run.n_clicks"],
-        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-    }
-
-
-def _post(base: str, body: dict, query: str = "") -> tuple[int, dict | None]:
-    request = urllib.request.Request(f"{base}/_dash-update-component{query}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, (json.loads(raw) if raw else None)
-    except urllib.error.HTTPError as err:
-        return err.code, None
-
-
-def _start(base: str, session: str, seed: int) -> dict:
-    status, handles = _post(base, _body(session, seed))
-    assert status == 200 and "cacheKey" in handles and "job" in handles, (status, handles)
-    return handles
+    env = {"NEON_LIVE_DATA": "0", "NEON_JOB_CACHE_DIR": str(jobs), "NEON_MAX_JOBS": "2", "REDIS_URL": ""}
+    with gunicorn(env, jobs.parent / "gunicorn.log") as base:
+        yield base, jobs
 
 
 def _result(base: str, session: str, seed: int, handles: dict, timeout: float = 150) -> dict:
-    """Poll like the browser does until the job's result arrives."""
-    query = "?" + urllib.parse.urlencode({"cacheKey": handles["cacheKey"], "job": handles["job"]})
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status, payload = _post(base, _body(session, seed), query)
-        assert status in (200, 204), status
-        if payload and "response" in payload:
-            return payload["response"]
-        time.sleep(0.4)
-    raise AssertionError("the job never delivered its result")
-
-
-def _overlap(history) -> int:
-    running = peak = 0
-    for _token, _kind, what, _when in sorted(history, key=lambda e: (e[3], e[2] == "start")):
-        running += 1 if what == "start" else -1
-        peak = max(peak, running)
-    return peak
+    return _http_result(base, session, seed, handles, timeout)["response"]
 
 
 def test_ten_concurrent_jobs_across_two_workers_respect_the_bound(server):
@@ -126,7 +44,7 @@ def test_ten_concurrent_jobs_across_two_workers_respect_the_bound(server):
     assert len(tokens) == 10  # ten distinct jobs, each with its own result
     history = JobBoard(jobs / "board", max_jobs=2).history()
     assert len([e for e in history if e[2] == "start"]) == 10
-    assert _overlap(history) <= 2  # never more than NEON_MAX_JOBS at once, across both workers
+    assert overlap(history) <= 2  # never more than NEON_MAX_JOBS at once, across both workers
 
 
 def test_two_sessions_with_identical_inputs_get_their_own_jobs(server):

@@ -45,7 +45,7 @@ def test_pages_are_served_with_security_headers(client, path):
 
 
 def test_health_and_no_dev_bundles(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json()["status"] == "ok"  # the checks: tests/app/test_hardening.py
     html = client.get("/").get_data(as_text=True)
     assert ".dev.js" not in html and "dash_renderer" in html or "dash-renderer" in html
 

@@ -1,9 +1,7 @@
-"""gunicorn entry point for the job tests: the real app, with the forecast page's "quick" effort shrunk to a
-tiny budget so that ten jobs finish in seconds (`gunicorn tests.app.tiny_forecast_wsgi:server`)."""
+"""gunicorn entry point for the job tests: the real app, with the forecast page's efforts shrunk (see
+tiny_efforts) so that ten jobs finish in seconds (`gunicorn tests.app.tiny_forecast_wsgi:server`)."""
 
 from app import create_app
-from callbacks import forecast
-
-forecast.EFFORT_OVERRIDES["quick"] = {"epochs": 2, "patience": 1, "hidden_size": 8, "backtest_origins": 3}
+from tests.app import tiny_efforts  # noqa: F401  (patches the efforts before the app is created)
 
 server = create_app().server

@@ -30,3 +30,17 @@ def neon_app(tmp_path):
 
 def severe_logs(dash_duo) -> list[dict]:
     return [entry for entry in (dash_duo.get_logs() or []) if entry.get("level") == "SEVERE"]
+
+
+def wait_for_file(folder, suffix: str, timeout: float = 20):
+    """The first finished download ending in `suffix` in `folder` (a Path), waiting up to `timeout` s."""
+    import time
+    from pathlib import Path
+
+    end = time.time() + timeout
+    while time.time() < end:
+        done = [p for p in Path(folder).glob(f"*{suffix}") if not p.name.endswith(".crdownload")]
+        if done:
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no {suffix} file downloaded into {folder}")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dash.testing.wait import until
 
-from tests.browser.conftest import severe_logs
+from tests.browser.conftest import severe_logs, wait_for_file
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 pytestmark = pytest.mark.skipif(not (MODELS / "AAPL").is_dir(), reason="shipped AAPL models not present")
@@ -42,24 +42,16 @@ def test_replay_play_advances_the_bar(dash_duo, neon_app):
     dash_duo.wait_for_contains_text("#rpl-bar-label", "Bar 1 /", timeout=30)
     dash_duo.find_element("#rpl-play").click()
     time.sleep(2.5)
+    dash_duo.find_element("#rpl-play").click()  # pause
+    assert "Play" in dash_duo.find_element("#rpl-play").text
+    time.sleep(0.5)
     label = dash_duo.find_element("#rpl-bar-label").text
     bar = int(label.split()[1])
     assert bar > 5, label
-    candles = _js(dash_duo, "return document.querySelector('#rpl-fig .js-plotly-plot').data[0].x.length")
-    assert candles >= bar - 1  # revealed bar by bar
-    dash_duo.find_element("#rpl-play").click()  # pause
-    assert "Play" in dash_duo.find_element("#rpl-play").text
+    # data[0]: grey context bars before the window; data[1]: the window's candles, revealed up to the bar
+    last = _js(dash_duo, "var x = document.querySelector('#rpl-fig .js-plotly-plot').data[1].x; return x[x.length-1]")
+    assert last == label.split("·")[1].strip()
     assert severe_logs(dash_duo) == []
-
-
-def _wait_for_file(folder: Path, suffix: str, timeout: float = 20) -> Path:
-    end = time.time() + timeout
-    while time.time() < end:
-        done = [p for p in folder.glob(f"*{suffix}") if not p.name.endswith(".crdownload")]
-        if done:
-            return done[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no {suffix} file downloaded into {folder}")
 
 
 def test_journal_downloads_read_back_with_the_same_rows(dash_duo, neon_app):
@@ -69,9 +61,9 @@ def test_journal_downloads_read_back_with_the_same_rows(dash_duo, neon_app):
     shown = int(dash_duo.find_element("#jrn-summary").text.split()[0].replace(",", ""))
     folder = Path(dash_duo.download_path)
     dash_duo.find_element("#jrn-csv").click()
-    csv = pd.read_csv(_wait_for_file(folder, ".csv"))
+    csv = pd.read_csv(wait_for_file(folder, ".csv"))
     dash_duo.find_element("#jrn-xlsx").click()
-    xlsx = pd.read_excel(_wait_for_file(folder, ".xlsx"))
+    xlsx = pd.read_excel(wait_for_file(folder, ".xlsx"))
     assert len(csv) == len(xlsx) == shown > 0
     assert list(csv.columns) == list(xlsx.columns)
     assert severe_logs(dash_duo) == []

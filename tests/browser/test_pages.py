@@ -33,7 +33,7 @@ def test_every_page_renders_without_console_errors(dash_duo, neon_app, path):
 @pytest.mark.parametrize("ticker, rows", [("AAPL", 3956), ("TSLA", 4093), ("BTC-USD", 4091)])
 def test_market_draws_candles_for_each_bundled_ticker(dash_duo, neon_app, ticker, rows):
     dash_duo.start_server(neon_app)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market?ticker={ticker}")
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market?ticker={ticker}&span=all")
     dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
     _wait_chart(dash_duo, "g.data[0].type", "candlestick")
     assert dash_duo.driver.execute_script(_chart_js("g.data[0].x.length")) == rows
@@ -46,7 +46,7 @@ def test_malformed_csv_upload_shows_a_message_and_keeps_the_chart(dash_duo, neon
     bad = tmp_path / "no_close.csv"
     bad.write_text("date,open,high,low,volume\n2024-01-02,1,2,0.5,100\n2024-01-03,1,2,0.5,100\n")
     dash_duo.start_server(neon_app)
-    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market")
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/market?span=all")
     dash_duo.wait_for_text_to_equal(".source-badge .badge", "BUNDLED", timeout=20)
     _wait_chart(dash_duo, "g.data[0].x.length", 3956)
     dash_duo.find_element("#mkt-upload input[type=file]").send_keys(str(bad))

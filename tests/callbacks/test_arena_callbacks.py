@@ -27,8 +27,10 @@ def _text(component) -> str:
 
 @needs_models
 def test_out_of_sample_battle_shows_every_agent_with_markers_and_a_leaderboard():
-    tag, alert, kpis, candles, equity, rows, columns, spec, dates_disabled = arena.arena_outputs(
+    tag, alert, kpis, candles, spec, dates_disabled, *invalid = arena.arena_outputs(
         "AAPL", "out-of-sample", None, None, 10, 5, MODELS)
+    assert invalid == [False, False]
+    equity, rows = arena.board_outputs(spec, MODELS)  # the second callback, on the spec store
     assert "OUT-OF-SAMPLE" in _text(tag) and "costs 10 + 5 bps" in _text(tag)
     marker_names = {t["name"] for t in candles["data"] if t.get("mode") == "markers"}
     for label in ("Conservative", "Aggressive", "Momentum", "Mean-Reversion"):
@@ -37,7 +39,7 @@ def test_out_of_sample_battle_shows_every_agent_with_markers_and_a_leaderboard()
     assert all(r["beats"] in ("YES", "no", "—") for r in rows)
     returns = [r["total_return"] for r in rows]
     assert returns == sorted(returns, reverse=True)  # ranked by net return
-    assert {c["id"] for c in columns} >= {"sharpe", "sharpe_ci", "max_drawdown", "costs_paid", "beats"}
+    assert {"sharpe", "sharpe_ci_low", "sharpe_ci_high", "max_drawdown", "costs_paid", "beats"} <= set(rows[0])
     assert spec["window"] == "out-of-sample" and dates_disabled is True
     assert len(equity["data"]) == 1 + 8  # the market itself plus every contestant
 
@@ -52,7 +54,8 @@ def test_in_sample_view_is_labelled_in_sample():
 def test_bad_costs_give_a_message_and_keep_the_view(commission, fragment):
     out = arena.arena_outputs("AAPL", "out-of-sample", None, None, commission, 5, MODELS)
     assert fragment in _text(out[1])
-    assert out[3] is no_update and out[5] is no_update and out[7] is no_update
+    assert out[3] is no_update and out[4] is no_update
+    assert out[6] is True and out[7] is False  # the rejected input is styled invalid
 
 
 def test_custom_window_too_short_is_refused_clearly():
@@ -63,18 +66,19 @@ def test_custom_window_too_short_is_refused_clearly():
 def test_ticker_without_models_runs_benchmarks_and_offers_training(tmp_path):
     out = arena.arena_outputs("TSLA", "out-of-sample", None, None, 10, 5, tmp_path)
     assert "python -m core train --ticker TSLA" in _text(out[1])
-    assert {r["type"] for r in out[5]} == {"benchmark"} and len(out[5]) == 4
+    rows = arena.board_outputs(out[4], tmp_path)[1]
+    assert {r["type"] for r in rows} == {"benchmark"} and len(rows) == 4
 
 
 @needs_models
 def test_corrupt_model_file_is_reported_and_nothing_crashes(tmp_path):
     shutil.copytree(MODELS / "AAPL", tmp_path / "AAPL")
-    victim = next((tmp_path / "AAPL").glob("momentum.npz"))
+    victim = next((tmp_path / "AAPL").rglob("*.npz"))  # models/<TICKER>/<personality>[/seed].npz
     victim.write_bytes(b"not a numpy archive")
     service._AGENTS.clear()
     out = arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5, tmp_path)
     assert "cannot be used" in _text(out[1]) and "python -m core train --ticker AAPL" in _text(out[1])
-    assert {r["type"] for r in out[5]} == {"benchmark"}
+    assert {r["type"] for r in arena.board_outputs(out[4], tmp_path)[1]} == {"benchmark"}
 
 
 @needs_models
@@ -94,13 +98,41 @@ def test_leaderboard_download_reads_back(which):
     raw = base64.b64decode(payload["content"])
     table = pd.read_csv(io.BytesIO(raw)) if which == ids.ARN_BOARD_CSV else pd.read_excel(io.BytesIO(raw))
     assert len(table) == 8 and set(table["sample"]) == {"out-of-sample"}
-    assert pd.api.types.is_float_dtype(table["total_return"])
+    assert pd.api.types.is_float_dtype(table["Return (%)"])
+    assert {"commission_bps", "slippage_bps", "shared_market", "window"} <= set(table.columns)
+    assert {"Sharpe 95% CI low", "Sharpe 95% CI high"} <= set(table.columns)
+    assert "AAPL_out-of-sample_20230801_20260925_c10-s5bps" in payload["filename"]
+
+
+@needs_models
+def test_leaderboard_export_holds_the_rows_and_columns_the_grid_shows():
+    rows = arena.leaderboard_rows(service.run_arena(service.BattleSpec(), models_dir=MODELS).result)
+    shown = sorted(rows, key=lambda r: r["sharpe"])[:3]  # the grid sorted by Sharpe and (say) filtered
+    state = [{"colId": "contestant"}, {"colId": "sharpe"}, {"colId": "total_return"}, {"colId": "cagr", "hide": True}]
+    payload = arena.export_leaderboard(ids.ARN_BOARD_CSV, {**OOS, "shared_market": True}, MODELS, shown, state)
+    table = pd.read_csv(io.BytesIO(base64.b64decode(payload["content"])))
+    assert list(table.columns)[-3:] == ["Contestant", "Sharpe", "Return (%)"]
+    assert list(table["Contestant"]) == [r["contestant"] for r in shown]
+    assert table["shared_market"].all() and "shared" in payload["filename"]
+
+
+@needs_models
+def test_one_number_reads_the_same_on_board_and_in_replay():
+    from layouts import fmt
+
+    result = service.run_arena(service.BattleSpec(), models_dir=MODELS).result
+    row = next(r for r in arena.leaderboard_rows(result) if r["contestant"] == "Conservative")
+    payload = replay.replay_payload(result)
+    agent = next(a for a in payload["agents"] if a["label"] == "Conservative")
+    assert fmt.signed_pct(row["total_return"]) == fmt.signed_pct(agent["equity"][-1] / payload["cash0"] - 1)
 
 
 @needs_models
 def test_replay_payload_carries_bars_agents_and_fixed_axes():
-    data, slider_max, marks, value, header, alert = replay.replay_outputs(OOS, MODELS)
-    assert alert is None and value == 0
+    data, slider_max, marks, value, header, alert, box = replay.replay_outputs(OOS, None, MODELS)
+    assert alert is None and value == 0 and box == 1  # the box is one-based
+    assert len(data["context"]["dates"]) == replay.CONTEXT_BARS  # grey bars before the window
+    assert data["context"]["dates"][-1] < data["dates"][0]
     n = len(data["dates"])
     assert slider_max == n - 1 and all(len(data[k]) == n for k in ("open", "high", "low", "close"))
     assert [a["name"] for a in data["agents"]] == list(PERSONALITIES)
@@ -112,27 +144,38 @@ def test_replay_payload_carries_bars_agents_and_fixed_axes():
 
 @needs_models
 def test_journal_lists_every_fill_and_filters_by_side():
-    options, header, summary, rows, columns, alert, tips = journal.journal_outputs(OOS, [], "all", MODELS)
-    assert len(tips) == len(rows)
+    options, header, rows, alert = journal.journal_outputs(None, OOS, [], "all", MODELS)
     _view, full = journal.battle_journal(OOS, MODELS)
     assert len(rows) == len(full) > 0
     assert {o["value"] for o in options} >= set(PERSONALITIES)
-    buys = journal.journal_outputs(OOS, [], "buy", MODELS)[3]
+    buys = journal.journal_outputs(None, OOS, [], "buy", MODELS)[2]
     assert buys and all(r["side"] == "buy" for r in buys)
-    momentum = journal.journal_outputs(OOS, ["momentum"], "all", MODELS)[3]
+    momentum = journal.journal_outputs(None, OOS, ["momentum"], "all", MODELS)[2]
     assert momentum and {r["label"] for r in momentum} == {"Momentum"}
+    tsla = journal.journal_outputs({"ticker": "TSLA", "window": "in-sample"}, OOS, [], "all", MODELS)
+    assert "TSLA" in _text(tsla[1]) and "IN-SAMPLE" in _text(tsla[1])  # the URL wins over the session
 
 
 @needs_models
 @pytest.mark.parametrize("which", [ids.JRN_CSV, ids.JRN_XLSX])
 def test_journal_download_has_the_filtered_rows(which):
-    payload = journal.export_journal(which, OOS, ["aggressive", "sma_crossover"], "all", MODELS)
+    shown = journal.journal_outputs(None, OOS, ["aggressive", "sma_crossover"], "all", MODELS)[2]
+    shown = [r for r in shown if r["side"] == "sell"][::-1]  # the grid's own filter and sort
+    payload = journal.export_journal(which, OOS, shown, None, MODELS)
     raw = base64.b64decode(payload["content"])
     table = pd.read_csv(io.BytesIO(raw)) if which == ids.JRN_CSV else pd.read_excel(io.BytesIO(raw))
-    shown = journal.journal_outputs(OOS, ["aggressive", "sma_crossover"], "all", MODELS)[3]
     assert len(table) == len(shown) > 0
-    assert set(table["contestant"]) <= {"aggressive", "sma_crossover"}
-    assert pd.api.types.is_float_dtype(table["price"])
+    assert list(table["Contestant"]) == [r["label"] for r in shown] and set(table["Side"]) == {"sell"}
+    assert pd.api.types.is_float_dtype(table["Price"])
+    assert "filtered" in payload["filename"] and "c10-s5bps" in payload["filename"]
+
+
+@needs_models
+def test_replay_fills_download_stops_at_the_bar_on_screen():
+    payload = replay.export_fills(ids.RPL_CSV, OOS, 99, MODELS)
+    table = pd.read_csv(io.BytesIO(base64.b64decode(payload["content"])))
+    assert len(table) > 0 and table["Fill date"].max() <= table["up_to_date"].iloc[0]
+    assert set(table["up_to_bar"]) == {100} and "upto-" in payload["filename"]
 
 
 def test_a_bug_shows_a_reference_never_a_stack_trace(monkeypatch):
@@ -141,7 +184,7 @@ def test_a_bug_shows_a_reference_never_a_stack_trace(monkeypatch):
 
     monkeypatch.setattr(service, "run_arena", boom)
     for out, alert in ((arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5), 1),
-                       (replay.replay_outputs(OOS), 5), (journal.journal_outputs(OOS, [], "all"), 5)):
+                       (replay.replay_outputs(None, OOS), 5), (journal.journal_outputs(None, OOS, [], "all"), 3)):
         text = _text(out[alert])
         assert "Reference" in text and "internal detail" not in text and "Traceback" not in text
         assert all(o is no_update for i, o in enumerate(out) if i != alert and o is not True and o is not False)
@@ -152,9 +195,10 @@ def test_shared_market_mode_changes_the_agents_fills_and_says_so():
     plain = arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5, MODELS, False)
     shared = arena.arena_outputs("AAPL", "out-of-sample", None, None, 10, 5, MODELS, True)
     assert "shared market" in _text(shared[0]) and "shared market" not in _text(plain[0])
-    assert shared[7]["shared_market"] is True
-    agents = {r["contestant"]: r["total_return"] for r in plain[5] if r["type"] == "agent"}
-    agents_shared = {r["contestant"]: r["total_return"] for r in shared[5] if r["type"] == "agent"}
+    assert shared[4]["shared_market"] is True
+    plain_rows, shared_rows = arena.board_outputs(plain[4], MODELS)[1], arena.board_outputs(shared[4], MODELS)[1]
+    agents = {r["contestant"]: r["total_return"] for r in plain_rows if r["type"] == "agent"}
+    agents_shared = {r["contestant"]: r["total_return"] for r in shared_rows if r["type"] == "agent"}
     assert agents != agents_shared  # price impact moved some fills
-    bench = {r["contestant"]: r["total_return"] for r in plain[5] if r["type"] == "benchmark"}
-    assert bench == {r["contestant"]: r["total_return"] for r in shared[5] if r["type"] == "benchmark"}
+    bench = {r["contestant"]: r["total_return"] for r in plain_rows if r["type"] == "benchmark"}
+    assert bench == {r["contestant"]: r["total_return"] for r in shared_rows if r["type"] == "benchmark"}

@@ -21,17 +21,29 @@ def _upload(text: str) -> str:
     return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
 
 
+def _full(trigger, ticker="AAPL", custom=None, contents=None, name=None, start=None, end=None, state=None,
+          query=None, upload=None, log=False, battle=None):
+    out = market.update_market(trigger, query or {}, ticker, custom, contents, name, start, end, log, state, upload,
+                               battle, OPTIONS, OFFLINE)
+    assert len(out) == market.MARKET_OUTPUTS
+    return out
+
+
 def _run(trigger, ticker="AAPL", custom=None, contents=None, name=None, start=None, end=None, state=None):
     """The first seven outputs (the date-picker bounds are checked in their own test)."""
-    out = market.update_market(trigger, ticker, custom, contents, name, start, end, state, OPTIONS, OFFLINE)
-    assert len(out) == 9
-    return out[:7]
+    if trigger is None and ticker != "AAPL":  # arrival: what a URL names
+        return _full(None, query={"ticker": ticker})[:7]
+    return _full(trigger, ticker, custom, contents, name, start, end, state)[:7]
 
 
 def test_date_picker_is_bounded_by_the_data():
-    out = market.update_market(None, "BTC-USD", None, None, None, None, None, None, OPTIONS, OFFLINE)
-    assert out[7:] == ("2014-09-18", "2025-11-29")
-    failed = market.update_market(ids.MKT_CUSTOM_GO, "AAPL", "ZZZZ", None, None, None, None, None, OPTIONS, OFFLINE)
+    out = _full(None, query={"ticker": "BTC-USD", "span": "all"})
+    assert out[7:9] == ("2014-09-18", "2025-11-29")
+    assert out[9:11] == ("2014-09-18", "2025-11-29")  # the inputs say what the chart shows
+    default = _full(None, query={"ticker": "BTC-USD"})  # the last two years by default
+    assert default[9:11] == ("2023-11-30", "2025-11-29") and default[13] == "2y"
+    assert len(default[0]["data"][0]["x"]) == 731
+    failed = _full(ids.MKT_CUSTOM_GO, custom="ZZZZ")
     assert failed[7] is no_update and failed[8] is no_update
 
 
@@ -45,10 +57,10 @@ def test_bundled_ticker_draws_candles_with_indicators_and_badge():
     assert fig["data"][0]["type"] == "candlestick"
     names = {trace.get("name") for trace in fig["data"]}
     assert {"SMA 20", "RSI 14", "MACD", "Signal"} <= names
-    assert state == {"kind": "ticker", "ticker": "TSLA"}
+    assert state["kind"] == "ticker" and state["ticker"] == "TSLA"
     assert "bundled snapshot, as of 2026-10-06" in str(badge.children)
     assert len(kpis) == 6
-    assert value is no_update  # the dropdown already shows TSLA
+    assert value == "TSLA"
 
 
 def test_date_range_filters_the_bars():
@@ -102,11 +114,63 @@ def test_oversized_and_binary_uploads_are_refused_with_a_size_or_type_message():
 
 @pytest.mark.parametrize("which, suffix", [(ids.MKT_CSV, ".csv"), (ids.MKT_XLSX, ".xlsx")])
 def test_download_gives_the_shown_rows(which, suffix):
-    state = {"kind": "ticker", "ticker": "AAPL"}
-    payload = market.export_market(which, state, "2025-01-01", "2025-03-31", OFFLINE)
+    state = {"kind": "ticker", "ticker": "AAPL", "start": "2025-01-01", "end": "2025-03-31"}
+    payload = market.export_market(which, state, None, OFFLINE)
     assert payload["filename"].endswith(suffix)
     raw = base64.b64decode(payload["content"])
     table = pd.read_csv(io.BytesIO(raw)) if suffix == ".csv" else pd.read_excel(io.BytesIO(raw))
-    assert list(table.columns[:6]) == ["date", "open", "high", "low", "close", "volume"]
-    assert table["date"].iloc[0] >= "2025-01-01" and table["date"].iloc[-1] <= "2025-03-31"
-    assert pd.api.types.is_float_dtype(table["close"])
+    assert list(table.columns[:9]) == ["ticker", "source", "window", "Date", "Open", "High", "Low", "Close",
+                                       "Volume"]
+    assert table["Date"].iloc[0] >= "2025-01-01" and table["Date"].iloc[-1] <= "2025-03-31"
+    assert pd.api.types.is_float_dtype(table["Close"])
+    assert "20250102" in payload["filename"] and "20250331" in payload["filename"]
+
+
+def test_inverted_and_out_of_range_dates_are_fixed_and_said():
+    out = _full(ids.MKT_DATES, start="2030-01-01", end="2024-01-01", state={"kind": "ticker", "ticker": "AAPL"})
+    # inverted -> swapped; the end beyond the data -> the last bar; the inputs show what the chart shows
+    assert out[9] == "2024-01-02" and out[10] == "2026-09-25"
+    assert "swapped" in out[12] and "last bar" in out[12]
+    assert out[0]["data"][0]["x"][0] == "2024-01-02"
+
+
+def test_log_scale_is_a_small_patch_and_persists_in_the_session():
+    out = _full(ids.MKT_LOG, log=True, state={"kind": "ticker", "ticker": "AAPL", "log": False})
+    assert out[1] is no_update and out[4]["log"] is True
+    assert "log" in str(out[0].to_plotly_json())
+    arrival = _full(None, state={"kind": "ticker", "ticker": "AAPL", "log": True})
+    assert arrival[0]["layout"]["yaxis"]["type"] == "log"
+
+
+def test_bookmark_with_unknown_ticker_shows_the_default_with_a_message():
+    out = _full(None, query={"ticker": "ZZZZ"})
+    assert out[0]["data"][0]["type"] == "candlestick"  # a chart, never an endless "Loading"
+    assert "ZZZZ" in str(out[2]) and "Showing AAPL" in str(out[2])
+    assert out[4]["ticker"] == "AAPL"
+
+
+def test_upload_names_the_file_in_the_ticker_box_and_stays_for_the_session():
+    frame = pd.read_csv("data/AAPL.csv").tail(120)
+    text = frame.to_csv(index=False)
+    out = _full(ids.MKT_UPLOAD, contents=_upload(text), name="mine.csv")
+    assert out[6] == "file:mine.csv" and any("mine.csv" in o["label"] for o in out[5])
+    choice, upload = out[4], out[11]
+    assert upload["name"] == "mine.csv" and choice["kind"] == "file"
+    back = _full(None, state=choice, upload=upload)  # another page, then back: the upload is still shown
+    assert len(back[0]["data"][0]["x"]) == 120 and back[6] == "file:mine.csv"
+
+
+def test_rangebreaks_hide_weekends_for_stocks_not_for_crypto():
+    stock = _full(None, query={"ticker": "AAPL"})[0]["layout"]["xaxis"]
+    crypto = _full(None, query={"ticker": "BTC-USD"})[0]["layout"]["xaxis"]
+    assert stock["rangebreaks"][0]["bounds"] == ["sat", "mon"]
+    assert not crypto.get("rangebreaks")
+
+
+def test_range_slider_previews_the_price():
+    fig = _full(None)[0]
+    slider_axes = [k for k, v in fig["layout"].items() if k.startswith("xaxis") and v.get("rangeslider", {}).get("visible")]
+    assert len(slider_axes) == 1
+    axis = "x" + slider_axes[0][5:]
+    traces = [t for t in fig["data"] if t.get("xaxis") == axis]
+    assert [t["name"] for t in traces] == ["Close (range slider)"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core import PERSONALITIES
-from core.agents import Rollout, load_agents
+from core.agents import AgentSeeds, PolicyStack, Rollout, load_agent_seeds, load_agents, median_seed
 from core.features import FeatureScaler, market_features
 from core.indicators import WARMUP_BARS, add_indicators
 from core.registry import ModelMissing, library_versions, save_agent
@@ -25,17 +25,22 @@ def frame() -> pd.DataFrame:
     return add_indicators(pd.read_csv(DATA / "AAPL.csv").iloc[:1200].reset_index(drop=True))
 
 
+def _save_seeds(root: Path, frame, seeds=(0,)) -> Path:
+    scaler = FeatureScaler.fit(market_features(frame), WARMUP_BARS, 900)
+    for seed in seeds:
+        for i, name in enumerate(PERSONALITIES):
+            card = {
+                "card_version": 1, "ticker": "AAPL", "personality": name, "seed": seed, "data": {"sha256": "f" * 64},
+                "split": {"test": {"first_bar": 900, "end_bar": 1200}}, "config": {}, "scaler": scaler.to_dict(),
+                "versions": library_versions(),
+            }
+            save_agent("AAPL", name, card=card, policy=random_policy(seed=10 * seed + i), root=root, seed=seed)
+    return root
+
+
 @pytest.fixture()
 def models(tmp_path: Path, frame) -> Path:
-    scaler = FeatureScaler.fit(market_features(frame), WARMUP_BARS, 900)
-    for i, name in enumerate(PERSONALITIES):
-        card = {
-            "card_version": 1, "ticker": "AAPL", "personality": name, "data": {"sha256": "f" * 64},
-            "split": {"test": {"first_bar": 900, "end_bar": 1200}}, "config": {}, "scaler": scaler.to_dict(),
-            "versions": library_versions(),
-        }
-        save_agent("AAPL", name, card=card, policy=random_policy(seed=i), root=tmp_path)
-    return tmp_path
+    return _save_seeds(tmp_path, frame)
 
 
 def test_rollout_shapes_and_labels(models, frame):
@@ -118,3 +123,64 @@ def test_loading_agents_does_not_import_torch(models, frame):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2], env={"PYTHONPATH": "."})
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_every_seed_rolled_out_at_once_equals_each_seed_alone(tmp_path, frame):
+    """The batched pass over seeds x agents gives each seed exactly its own single-seed rollout."""
+    root = _save_seeds(tmp_path, frame, seeds=(4, 0, 2))
+    agents = load_agent_seeds("AAPL", root)
+    assert isinstance(agents, AgentSeeds) and agents.seeds == (0, 2, 4) and len(agents) == 3
+    assert set(agents.all_cards) == {f"{n}/seed{k}" for n in PERSONALITIES for k in (0, 2, 4)}
+    for shared in (False, True):
+        costs = Costs(commission_bps=7, slippage_bps=3)
+        together = agents.rollout_seeds(frame, 950, 1200, costs, cash0=50_000, shared_market=shared)
+        assert list(together) == [0, 2, 4]
+        for seed in (0, 2, 4):
+            alone = load_agents("AAPL", root, seed=seed).rollout(frame, 950, 1200, costs, 50_000, shared)
+            assert agents[seed].seed == seed
+            for name in PERSONALITIES:
+                a, b = together[seed][name], alone[name]
+                np.testing.assert_array_equal(a.actions, b.actions)
+                np.testing.assert_array_equal(a.probs, b.probs)
+                np.testing.assert_array_equal(a.rewards, b.rewards)
+                for field in ("equity", "cash", "units", "fill_bars", "fill_qty", "fill_price", "fill_cost"):
+                    np.testing.assert_array_equal(getattr(a.result, field), getattr(b.result, field), err_msg=field)
+    assert not np.array_equal(together[0]["momentum"].actions, together[2]["momentum"].actions)
+
+
+def test_agent_seeds_rollout_is_each_agents_median_seed(tmp_path, frame):
+    root = _save_seeds(tmp_path, frame, seeds=(0, 1, 2, 3))
+    agents = load_agent_seeds("AAPL", root)
+    by_seed = agents.rollout_seeds(frame, 900, 1200, Costs())
+    median = agents.rollout(frame, 900, 1200, Costs())
+    for name in PERSONALITIES:
+        finals = {k: r[name].result.equity[-1] for k, r in by_seed.items()}
+        ranked = sorted(finals, key=lambda k: (finals[k], k))
+        assert median_seed(by_seed, name) == ranked[1]  # four seeds: the lower of the two middle ones
+        np.testing.assert_array_equal(median[name].result.equity, by_seed[ranked[1]][name].result.equity)
+    assert load_agent_seeds("AAPL", root, seeds=[3, 1]).seeds == (3, 1)
+    with pytest.raises(ModelMissing, match="seed 9"):
+        load_agent_seeds("AAPL", root, seeds=[9])
+    with pytest.raises(ValueError, match="once"):
+        load_agent_seeds("AAPL", root, seeds=[1, 1])
+
+
+def test_load_agents_takes_the_lowest_seed_by_default(tmp_path, frame):
+    root = _save_seeds(tmp_path, frame, seeds=(7, 3))
+    assert load_agents("AAPL", root).seed == 3 and load_agents("AAPL", root, seed=7).seed == 7
+
+
+def test_policy_stack_equals_each_policy_and_handles_mixed_shapes():
+    rng = np.random.default_rng(0)
+    same = [random_policy(seed=k) for k in range(5)]
+    obs = rng.normal(size=(5, 14)).astype(np.float32)
+    stacked = PolicyStack(same)
+    assert stacked.stacked
+    np.testing.assert_allclose(stacked.probs(obs), np.stack([p.probs(o) for p, o in zip(same, obs, strict=True)]),
+                               rtol=1e-6)
+    from core.policy import NumpyPolicy
+
+    other = NumpyPolicy([rng.normal(size=(14, 8)), rng.normal(size=(8, 5))], [np.zeros(8), np.zeros(5)])
+    mixed = PolicyStack([same[0], other])
+    assert not mixed.stacked
+    np.testing.assert_array_equal(mixed.probs(obs[:2]), np.stack([same[0].probs(obs[0]), other.probs(obs[1])]))

@@ -417,16 +417,16 @@ def test_cost_stress_rejects_bad_levels():
 
 
 def _shipped(ticker: str) -> bool:
-    from core import PERSONALITIES
+    from core.registry import seeds
 
-    return all((REPO / "models" / ticker / f"{p}.npz").is_file() for p in PERSONALITIES)
+    return bool(seeds(ticker, REPO / "models"))
 
 
 @pytest.mark.skipif(not _shipped("AAPL"), reason="no shipped AAPL models under models/ yet")
 def test_battle_with_the_shipped_aapl_agents(aapl):
-    from core.agents import load_agents
+    from core.agents import load_agent_seeds
 
-    agents = load_agents("AAPL", models_dir=REPO / "models")
+    agents = load_agent_seeds("AAPL", models_dir=REPO / "models")
     res = run_battle(aapl, ticker="AAPL", agents=agents)
     card_test = card_period(next(iter(agents.cards.values())), "test")
     assert res.sample == "out-of-sample"
@@ -440,4 +440,5 @@ def test_battle_with_the_shipped_aapl_agents(aapl):
             np.testing.assert_allclose(
                 c.equity, simulate(res.open, res.close, c.targets, res.costs).equity, rtol=1e-9
             )
+            assert c.seeds == list(agents.seeds) and c.representative_seed in agents.seeds
     json.dumps(res.to_json_dict(), allow_nan=False)

@@ -1,4 +1,5 @@
-"""`python -m core battle`: JSON schema, leaderboard, --models / --train-timesteps agents, exit status 2."""
+"""`python -m core battle`: JSON schema (seeds included), leaderboard, --models / --train-timesteps / --seeds
+agents, --walk-forward, exit status 2."""
 
 from __future__ import annotations
 
@@ -46,6 +47,21 @@ def _check_schema(payload: dict, n_agents: int) -> None:
         assert len(c["dates"]) == len(c["actions"]) == len(c["positions"]) == len(c["equity"]) == n
         assert all(isinstance(a, str) for a in c["actions"])
         assert set(REQUIRED_METRICS) <= set(c["metrics"])
+        if c["kind"] == "agent":
+            _check_agent(c, n)
+
+
+def _check_agent(c: dict, n: int) -> None:
+    """An agent's seeds, its median seed (whose per-bar lists these are) and its significance figures."""
+    assert {"seeds", "representative_seed", "equity_band", "seed_summary", "significance"} <= set(c)
+    assert c["seeds"] and all({"seed", "metrics"} <= set(s) for s in c["seeds"])
+    assert all({"total_return", "sharpe"} <= set(s["metrics"]) for s in c["seeds"])
+    rep = next(s for s in c["seeds"] if s["seed"] == c["representative_seed"])
+    assert rep["metrics"]["total_return"] == c["metrics"]["total_return"]
+    assert c["equity"][-1] == pytest.approx(100_000.0 * (1 + rep["metrics"]["total_return"]))
+    assert {"p_value_vs_buy_and_hold", "deflated_sharpe", "trivial"} <= set(c["metrics"])
+    assert c["metrics"]["trivial"] in (None, "long", "flat", "buy_and_hold")
+    assert len(c["equity_band"]["low"]) == len(c["equity_band"]["high"]) == n
 
 
 def test_benchmarks_only_json_on_stdout_and_leaderboard_on_stderr(capsys):
@@ -122,13 +138,45 @@ def csv_path(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_train_timesteps_trains_then_battles_the_four_agents(csv_path, capsys):
-    assert main(["battle", "--csv", str(csv_path), "--train-timesteps", "64", "--json"]) == 0
+    assert main(["battle", "--csv", str(csv_path), "--train-timesteps", "64", "--seeds", "0,1", "--json"]) == 0
     out, err = capsys.readouterr()
     payload = json.loads(out)
     _check_schema(payload, n_agents=4)
     assert [c["name"] for c in payload["contestants"][:4]] == list(PERSONALITIES)
+    assert all([s["seed"] for s in c["seeds"]] == [0, 1] for c in payload["contestants"][:4])
     assert payload["sample"] == "out-of-sample"
-    assert "training four personalities" in err and "no agents found" not in err
+    assert payload["deflated_sharpe"]["n_trials"] == 8 and "After 8 tries" in payload["deflated_sharpe"]["sentence"]
+    assert "training four personalities" in err and "seeds 0,1" in err and "no agents found" not in err
+    assert "each agent shows its median seed" in err and "p vs B&H" in err
+
+
+@pytest.mark.slow
+def test_walk_forward_retrains_each_fold_and_tables_it_next_to_buy_and_hold(csv_path, capsys):
+    assert main(["battle", "--csv", str(csv_path), "--walk-forward", "2", "--train-timesteps", "64", "--json"]) == 0
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
+    assert payload["command"] == "walk-forward" and payload["n_folds"] == 2 and payload["seeds"] == [0]
+    first, second = payload["folds"]
+    assert first["test"]["end"] < second["test"]["start"] and first["train"]["start"] == second["train"]["start"]
+    assert second["train"]["end"] > first["train"]["end"]  # expanding window
+    for fold in payload["folds"]:
+        assert fold["sample"] == "out-of-sample" and fold["train"]["end"] < fold["test"]["start"]
+        names = [c["name"] for c in fold["contestants"]]
+        assert names[:4] == list(PERSONALITIES) and "buy_and_hold" in names
+        assert all("total_return" in c["metrics"] for c in fold["contestants"])
+    assert set(payload["summary"]) == set(PERSONALITIES)
+    dates = pd.read_csv(csv_path)["date"]
+    assert second["test"]["end"] == dates.iloc[-1]
+    assert "walk-forward: 2 folds" in err and "Buy & Hold" in err and "of 2 folds" in err
+
+
+def test_walk_forward_refuses_what_it_cannot_use(capsys):
+    assert main(["battle", "--ticker", "AAPL", "--offline", "--walk-forward", "2", "--models", "x"]) == 2
+    assert "--walk-forward" in capsys.readouterr().err
+    assert main(["battle", "--ticker", "AAPL", "--offline", "--walk-forward", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+    assert main(["battle", "--ticker", "AAPL", "--offline", "--seeds", "a,b"]) == 2
+    assert "--seeds" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -137,10 +185,14 @@ def test_models_dir_written_by_training_is_read_and_matches_the_simulator(csv_pa
     from core.sim import simulate
     from core.training import train_all_agents
 
-    train_all_agents(csv=str(csv_path), timesteps=64, out_dir=tmp_path, processes=1)
+    train_all_agents(csv=str(csv_path), timesteps=64, out_dir=tmp_path, processes=1, seeds=[0, 2])
     assert main(["battle", "--csv", str(csv_path), "--models", str(tmp_path), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     _check_schema(payload, n_agents=4)
+    assert all([s["seed"] for s in c["seeds"]] == [0, 2] for c in payload["contestants"][:4])
+    assert main(["battle", "--csv", str(csv_path), "--models", str(tmp_path), "--seeds", "2", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert all(c["representative_seed"] == 2 for c in payload["contestants"][:4])
     agents = load_agents("ACME", models_dir=tmp_path)
     test_start = agents.cards["momentum"]["split"]["test"]["start"]
     assert payload["test_start"] == test_start  # the default window is the agents' out-of-sample period

@@ -1,4 +1,5 @@
-"""Registry: names only (no traversal), missing/corrupt files -> typed errors with a hint, drift warnings."""
+"""Registry: names only (ticker, personality, seed; no traversal), the seed layout, missing/corrupt files ->
+typed errors with a hint, drift warnings."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from core.registry import (
     load_card,
     load_policy,
     load_sb3,
+    missing_files,
     model_paths,
     models_root,
     save_agent,
+    seeds,
+    validate_seed,
     validate_ticker,
 )
 
@@ -77,8 +81,9 @@ def test_valid_tickers_are_normalised_and_stay_under_the_root(root):
     assert validate_ticker(" btc-usd ") == "BTC-USD"
     for ok in ("AAPL", "BTC-USD", "^GSPC", "EURUSD=X", "BRK.B"):
         paths = model_paths(ok, "momentum", root)
-        assert paths.card.parent.parent == root.resolve()
-        assert paths.card.name == "momentum.json"
+        assert paths.card.parent.parent.parent == root.resolve()
+        assert paths.card.parent.name == "momentum" and paths.card.name == "seed0.json"
+        assert model_paths(ok, "momentum", root, seed=4).npz.name == "seed4.npz"
 
 
 def test_models_root_honours_the_env_var(monkeypatch, tmp_path):
@@ -157,8 +162,57 @@ def test_corrupt_zip_raises_model_corrupt(root):
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(root):
-    files = sorted(p.name for p in (root / "AAPL").iterdir())
-    assert files == sorted(f"{n}.{ext}" for n in PERSONALITIES for ext in ("json", "npz"))
+    assert sorted(p.name for p in (root / "AAPL").iterdir()) == sorted(PERSONALITIES)
+    for name in PERSONALITIES:
+        assert sorted(p.name for p in (root / "AAPL" / name).iterdir()) == ["seed0.json", "seed0.npz"]
+
+
+@pytest.mark.parametrize("bad", [-1, 2**31, True, "0", "../0", 1.0, None, "seed0"])
+def test_seeds_must_be_whole_numbers_in_range(root, bad):
+    with pytest.raises(BadModelName, match="seed"):
+        model_paths("AAPL", "momentum", root, seed=bad)
+    with pytest.raises(BadModelName):
+        load_policy("AAPL", "momentum", root, seed=bad)
+    assert validate_seed(np.int64(3)) == 3 and validate_seed(2**31 - 1) == 2**31 - 1
+
+
+def test_several_seeds_save_load_and_list(root):
+    for seed in (3, 1):
+        for name in PERSONALITIES:
+            card = minimal_card("AAPL", name) | {"seed": seed}
+            save_agent("AAPL", name, card=card, policy=random_policy(seed), root=root, seed=seed)
+    assert seeds("AAPL", root) == [0, 1, 3]
+    policy, card = load_policy("AAPL", "momentum", root, seed=3)
+    obs = np.random.default_rng(2).normal(size=(10, OBS_DIM))
+    np.testing.assert_array_equal(policy.logits(obs), random_policy(3).logits(obs))
+    assert card["seed"] == 3
+    model_paths("AAPL", "aggressive", root, seed=1).card.unlink()
+    assert seeds("AAPL", root) == [0, 3]  # seed 1 lacks a card for aggressive: incomplete, not listed
+    assert seeds("AAPL", root, ["momentum"]) == [0, 1, 3]
+    assert seeds("TSLA", root) == [] and available_tickers(root) == ["AAPL"]
+    with pytest.raises(ModelMissing, match="seed 7"):
+        load_card("AAPL", "momentum", root, seed=7)
+    # a card filed under another seed's name describes another model
+    paths = model_paths("AAPL", "momentum", root, seed=3)
+    paths.card.write_text(json.dumps(minimal_card("AAPL", "momentum") | {"seed": 1}))
+    with pytest.raises(ModelCorrupt, match="another model"):
+        load_card("AAPL", "momentum", root, seed=3)
+
+
+def test_odd_files_in_a_personality_folder_are_not_seeds(root):
+    folder = root / "AAPL" / "momentum"
+    for name in ("seed-1.json", "seed01.json", "seedx.json", "seed1.json.tmp", ".seed2.json", "seed.json"):
+        (folder / name).write_text("{}")
+    (folder / "seed5.json").mkdir()
+    assert seeds("AAPL", root, ["momentum"]) == [0]
+
+
+def test_missing_files_reports_what_the_web_cannot_read(root):
+    assert missing_files("AAPL", root) == []
+    model_paths("AAPL", "momentum", root).npz.unlink()
+    (problem,) = missing_files("AAPL", root)
+    assert problem.startswith("momentum")
+    assert len(missing_files("TSLA", root)) == len(PERSONALITIES)
 
 
 def test_card_warnings_for_data_and_version_drift():

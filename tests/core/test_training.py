@@ -162,7 +162,7 @@ def test_training_is_reproducible_and_numpy_equals_sb3(tmp_path, frame):
     obs = np.random.default_rng(3).uniform(-5, 5, size=(1000, OBS_DIM)).astype(np.float32)
     np.testing.assert_array_equal(sb3.predict(obs, deterministic=True)[0],
                                   load_agents("AAPL", tmp_path / "a", ["momentum"]).policies["momentum"].act(obs)[0])
-    assert (tmp_path / "a" / "AAPL" / "momentum.zip").stat().st_size < 2_000_000
+    assert (tmp_path / "a" / "AAPL" / "momentum" / "seed0.zip").stat().st_size < 2_000_000
 
 
 def test_progress_is_called_with_increasing_fractions(frame):
@@ -190,8 +190,10 @@ def test_train_all_agents_in_process_publishes_everything(tmp_path, small_csv):
     summaries = train_all_agents(csv=str(small_csv), personalities=["conservative", "mean_reversion"], processes=1,
                                  out_dir=tmp_path, live=False, **(TINY | {"timesteps": 128}))
     assert [s["personality"] for s in summaries] == ["conservative", "mean_reversion"]
-    assert sorted(p.name for p in (tmp_path / "SMALL").iterdir()) == sorted(
-        f"{n}.{e}" for n in ("conservative", "mean_reversion") for e in ("json", "npz", "zip"))
+    assert sorted(p.name for p in (tmp_path / "SMALL").iterdir()) == ["conservative", "mean_reversion"]
+    for name in ("conservative", "mean_reversion"):
+        assert sorted(p.name for p in (tmp_path / "SMALL" / name).iterdir()) == [
+            "seed0.json", "seed0.npz", "seed0.zip"]
     assert [p.name for p in tmp_path.iterdir()] == ["SMALL"]  # no staging folder left behind
     assert all(s["peak_rss_mb"] > 0 for s in summaries)
 
@@ -208,7 +210,7 @@ def test_train_all_agents_in_two_processes(tmp_path, small_csv):
                                  personalities=["aggressive", "momentum"], **(TINY | {"timesteps": 128}))
     assert [s["personality"] for s in summaries] == ["aggressive", "momentum"]
     assert len({s["pid"] for s in summaries}) == 2  # each in its own spawned process
-    assert len(list((tmp_path / "SMALL").glob("*.json"))) == 2
+    assert len(list((tmp_path / "SMALL").glob("*/seed0.json"))) == 2
 
 
 # --- CLI ------------------------------------------------------------------------------------------------
@@ -237,4 +239,76 @@ def test_cli_train_writes_models_and_json(tmp_path, small_csv, capsys):
     payload = json.loads(out.read_text())
     assert payload["agents"][0]["personality"] == "aggressive"
     assert "OOS ret" in capsys.readouterr().out
-    assert (tmp_path / "m" / "SMALL" / "aggressive.npz").is_file()
+    assert (tmp_path / "m" / "SMALL" / "aggressive" / "seed0.npz").is_file()
+
+
+# --- seeds ----------------------------------------------------------------------------------------------
+
+
+def test_several_seeds_are_trained_and_a_personality_folder_is_replaced_whole(tmp_path, small_csv):
+    old = tmp_path / "SMALL"
+    (old / "momentum").mkdir(parents=True)
+    (old / "momentum" / "seed9.json").write_text("{}")  # an older set of momentum: replaced as a whole
+    (old / "momentum.json").write_text("{}")  # the single-file layout before seeds: removed
+    (old / "aggressive").mkdir()
+    (old / "aggressive" / "seed9.json").write_text("{}")  # a personality not trained now: kept
+    summaries = train_all_agents(csv=str(small_csv), personalities=["momentum"], seeds=[0, 1], processes=1,
+                                 out_dir=tmp_path, live=False, **(TINY | {"timesteps": 128}))
+    assert [(s["personality"], s["seed"]) for s in summaries] == [("momentum", 0), ("momentum", 1)]
+    assert sorted(p.name for p in old.iterdir()) == ["aggressive", "momentum"]
+    assert sorted(p.name for p in (old / "momentum").iterdir()) == sorted(
+        f"seed{k}.{e}" for k in (0, 1) for e in ("json", "npz", "zip"))
+    assert (old / "aggressive" / "seed9.json").is_file()
+    assert summaries[1]["paths"]["card"] == str(tmp_path.resolve() / "SMALL" / "momentum" / "seed1.json")
+    cards = [json.loads((old / "momentum" / f"seed{k}.json").read_text()) for k in (0, 1)]
+    assert [c["seed"] for c in cards] == [0, 1] and cards[0]["config"]["seed"] == 0
+    p0, p1 = (NumpyPolicy.load(old / "momentum" / f"seed{k}.npz") for k in (0, 1))
+    assert not np.array_equal(p0.weights[0], p1.weights[0])  # different seeds, different agents
+    assert "mean_reward" in cards[0]["metrics"]["out_of_sample"]
+
+
+def test_seed_lists_are_checked(tmp_path, small_csv):
+    for bad, message in (([], "at least one"), ([1, 1], "once"), ([-1], "whole numbers"), ([True], "whole")):
+        with pytest.raises(ValueError, match=message):
+            train_all_agents(csv=str(small_csv), seeds=bad, processes=1, out_dir=tmp_path, live=False, **TINY)
+
+
+def test_cli_train_with_seeds(tmp_path, small_csv, capsys):
+    code = cli_main(["train", "--csv", str(small_csv), "--personality", "aggressive", "--timesteps", "64",
+                     "--seeds", "0-1", "--processes", "1", "--out", str(tmp_path / "m")])
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "m" / "SMALL" / "aggressive").glob("*.json")) == [
+        "seed0.json", "seed1.json"]
+    out = capsys.readouterr().out
+    assert any(line.startswith("ticker") and " seed " in line for line in out.splitlines())
+    assert cli_main(["train", "--csv", str(small_csv), "--seeds", "3-1"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_make_models_trains_every_shipped_seed_through_train_shipped(tmp_path, capsys):
+    """`make models` runs `python -m core train-shipped` (5 seeds x 4 personalities x 3 tickers); here on a
+    tiny budget, one ticker and two seeds."""
+    import re
+
+    from core.training import SHIPPED_SEEDS
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    recipe = re.search(r"^models:.*\n\t(.+)$", makefile, re.M).group(1)
+    assert recipe.endswith("-m core train-shipped") and SHIPPED_SEEDS == (0, 1, 2, 3, 4)
+    out = tmp_path / "train.json"
+    assert cli_main(["train-shipped", "--timesteps", "64", "--seeds", "0,1", "--tickers", "AAPL", "--processes", "1",
+                     "--out", str(tmp_path / "m"), "--json", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    assert payload["seeds"] == [0, 1] and payload["tickers"] == ["AAPL"] and len(payload["agents"]) == 8
+    for name in PERSONALITIES:
+        folder = tmp_path / "m" / "AAPL" / name
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            f"seed{k}.{e}" for k in (0, 1) for e in ("json", "npz", "zip"))
+        card = json.loads((folder / "seed1.json").read_text())
+        assert card["seed"] == 1 and card["data"]["source"] == "bundled" and card["config"]["vec_env"] == "arena"
+    from core.agents import load_agent_seeds
+
+    assert load_agent_seeds("AAPL", tmp_path / "m").seeds == (0, 1)
+    assert "trained 8 agents" in capsys.readouterr().out
+    assert cli_main(["train-shipped", "--tickers", "MSFT"]) == 2
