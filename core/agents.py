@@ -402,13 +402,9 @@ def load_agent_seeds(
 ) -> AgentSeeds:
     """Every training seed of `ticker`'s agents (or the given seeds) as AgentSeeds: what the arena battles.
 
-    Parameters
-    ----------
-    ticker: market symbol, e.g. 'AAPL'.
-    models_dir: models root (default: core.registry.models_root()).
-    personalities: which agents to load.
-    data_sha256: sha256 of the data about to be used; a mismatch with a card adds a warning (once).
-    seeds: which seeds; None: every seed that all the personalities have (ModelMissing when none).
+    `ticker`, `models_dir`, `personalities` and `data_sha256` as in `load_agents` (a warning is given once for
+    all seeds); `seeds`: which seeds, None for every seed that all the personalities have (ModelMissing when
+    there is none).
     """
     symbol = validate_ticker(ticker)
     names = tuple(get_personality(n).name for n in personalities)
