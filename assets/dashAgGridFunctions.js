@@ -54,15 +54,14 @@
   }
 
   /* Mobile layout: below `breakpoint` px of grid width only the key columns stay visible
-   * (colDef.context.key); wider, every column (except those hidden on purpose) comes back. */
-  function neonResponsive(params, breakpoint) {
+   * (colDef.context.key); wider, every column (except those hidden on purpose) comes back.
+   * The new column state is pushed to Dash at once, so an export clicked right after shows exactly
+   * the columns on screen (the grid alone reports it only on its own schedule). */
+  function neonResponsive(params, breakpoint, gridId) {
     var api = params.api;
     if (!api || !api.getColumns) { return; }
-    var width = params.clientWidth || (api.getGridOption ? 0 : 0);
-    if (!width) {
-      var el = document.querySelector(".neon-grid");
-      width = el ? el.clientWidth : window.innerWidth;
-    }
+    var el = gridId ? document.getElementById(gridId) : document.querySelector(".neon-grid");
+    var width = params.clientWidth || (el ? el.clientWidth : window.innerWidth);
     var narrow = width < (breakpoint || 700);
     var show = [], hide = [];
     api.getColumns().forEach(function (col) {
@@ -73,6 +72,10 @@
     if (hide.length) { api.setColumnsVisible(hide, false); }
     if (show.length) { api.setColumnsVisible(show, true); }
     if (api.sizeColumnsToFit) { api.sizeColumnsToFit(); }
+    var dc = window.dash_clientside;
+    if (gridId && dc && dc.set_props && api.getColumnState) {
+      dc.set_props(gridId, {columnState: JSON.parse(JSON.stringify(api.getColumnState()))});
+    }
   }
 
   var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});

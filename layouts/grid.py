@@ -130,8 +130,8 @@ def data_grid(id: str, column_defs: list[dict], row_data: list[dict] | None = No
         columnSize="responsiveSizeToFit" if fit else None,
         className=f"neon-grid {class_name}".strip(),
         style={"height": height if isinstance(height, str) else f"{height}px", "width": "100%"},
-        eventListeners={"gridSizeChanged": [f"neonResponsive(params, {int(mobile_breakpoint)})"],
-                        "firstDataRendered": [f"neonResponsive(params, {int(mobile_breakpoint)})"]},
+        eventListeners={"gridSizeChanged": [f"neonResponsive(params, {int(mobile_breakpoint)}, '{id}')"],
+                        "firstDataRendered": [f"neonResponsive(params, {int(mobile_breakpoint)}, '{id}')"]},
         csvExportParams={"fileName": f"{export_name or id}.csv"},
         **props,
     )

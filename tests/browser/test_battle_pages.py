@@ -11,6 +11,7 @@ from dash.testing.wait import until
 
 from tests.browser.conftest import severe_logs, wait_for_file
 
+META_COLUMNS = {"ticker", "sample", "window", "commission_bps", "slippage_bps", "shared_market"}
 MODELS = Path(__file__).resolve().parents[2] / "models"
 pytestmark = pytest.mark.skipif(not (MODELS / "AAPL").is_dir(), reason="shipped AAPL models not present")
 
@@ -54,16 +55,32 @@ def test_replay_play_advances_the_bar(dash_duo, neon_app):
     assert severe_logs(dash_duo) == []
 
 
-def test_journal_downloads_read_back_with_the_same_rows(dash_duo, neon_app):
+def _shown_headers(dash_duo, grid):
+    """The header names of the grid's displayed columns, left to right (pinned first), from its own API."""
+    return _js(dash_duo, f"return dash_ag_grid.getApi('{grid}').getAllDisplayedColumns()"
+                         ".map(c => c.getColDef().headerName)")
+
+
+@pytest.mark.parametrize("width", [560, 1600])  # 560: a narrow grid keeps only the key columns
+def test_journal_downloads_read_back_with_the_same_rows_and_the_columns_on_screen(dash_duo, neon_app, width):
+    dash_duo.driver.set_window_size(width, 1000)
     dash_duo.start_server(neon_app)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/journal")
     dash_duo.wait_for_contains_text("#jrn-summary", "fills shown", timeout=30)
+    until(lambda: len(dash_duo.find_elements("#jrn-table .ag-center-cols-container .ag-row")) > 0, 20)
     shown = int(dash_duo.find_element("#jrn-summary").text.split()[0].replace(",", ""))
+    headers = _shown_headers(dash_duo, "jrn-table")
     folder = Path(dash_duo.download_path)
-    dash_duo.find_element("#jrn-csv").click()
+    dash_duo.find_element("#jrn-csv").click()  # at once: the export must not wait for the grid's own sync
     csv = pd.read_csv(wait_for_file(folder, ".csv"))
     dash_duo.find_element("#jrn-xlsx").click()
     xlsx = pd.read_excel(wait_for_file(folder, ".xlsx"))
     assert len(csv) == len(xlsx) == shown > 0
     assert list(csv.columns) == list(xlsx.columns)
+    exported = [c.removesuffix(" (%)") for c in csv.columns if c not in META_COLUMNS]
+    assert exported == headers, (exported, headers)
+    if width == 560:
+        assert len(headers) < 8, headers
+    else:
+        assert len(headers) > 12, headers
     assert severe_logs(dash_duo) == []
