@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import dash_bootstrap_components as dbc
 from dash import html, no_update
@@ -61,6 +63,38 @@ def battle_file_stem(prefix: str, result, *extra) -> str:
                           f"{result.test_end:%Y%m%d}",
                           f"c{result.costs.commission_bps:g}-s{result.costs.slippage_bps:g}bps",
                           "shared" if getattr(result, "shared_market", False) else "", *extra)
+
+
+@dataclass(frozen=True)
+class BattleSource:
+    """Where a battle's agents come from: the shipped models folder, and for a spec that names a run
+    (BattleSpec.agents) the runs folder and the asking browser session (core.runs keeps runs private)."""
+
+    models_dir: Path | None = None
+    runs_dir: Path | None = None
+    session: str | None = None
+
+    @classmethod
+    def of(cls, where=None, session: str | None = None) -> BattleSource:
+        """From app settings (models_dir, runs_dir), a models folder (tests, benchmarks), None or a BattleSource."""
+        if isinstance(where, BattleSource):
+            return where
+        if hasattr(where, "models_dir"):
+            return cls(where.models_dir, getattr(where, "runs_dir", None), session if isinstance(session, str) else None)
+        return cls(Path(where) if where else None)
+
+    def view(self, spec):
+        """core.service.run_arena of a BattleSpec or its dict (cached there)."""
+        from core import service
+
+        spec = spec if isinstance(spec, service.BattleSpec) else service.BattleSpec.from_dict(spec)
+        return service.run_arena(spec, models_dir=self.models_dir, runs_dir=self.runs_dir, session=self.session)
+
+    def stress(self, spec):
+        from core import service
+
+        return service.arena_cost_stress(spec, models_dir=self.models_dir, runs_dir=self.runs_dir,
+                                         session=self.session)
 
 
 def register_all(app, settings) -> None:

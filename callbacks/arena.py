@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from callbacks import (
+    BattleSource,
     battle_caption,
     battle_file_stem,
     battle_meta,
@@ -78,25 +80,30 @@ def agents_alert(view: service.ArenaView):
         return error_alert(" ".join(warnings), color="warning") if warnings else None
     ticker = view.result.ticker
     corrupt = "cannot be used" in view.agents_message
+    train = dcc.Link(f"Train agents for {ticker}", href="/train?" + urlencode({"ticker": ticker}),
+                     className="alert-link")
+    if view.spec.run_id:
+        reason = view.agents_message + " "
+    elif corrupt:
+        reason = view.agents_message + " "
+    else:
+        reason = f"There are no trained agents for {ticker} yet. "
     return dbc.Alert([
-        html.Strong("Benchmarks only. "),
-        (view.agents_message + " ") if corrupt else f"There are no trained agents for {ticker} yet. ",
-        html.Br(),
-        "Train the four personalities for this ticker with ",
-        html.Code(f"python -m core train --ticker {ticker}"),
-        " (a few minutes on 2 cores), then reload this page. In-app training jobs with progress and cancel "
-        "arrive with the background-jobs milestone.",
-    ], color="warning" if corrupt else "info", className="neon-alert")
+        html.Strong("Benchmarks only. "), reason, html.Br(), train,
+        " on the Train page (a few minutes on 2 cores, with progress and cancel); they appear in this page's "
+        "agent picker when done. From a terminal: ", html.Code(f"python -m core train --ticker {ticker}"), ".",
+    ], color="warning" if corrupt or view.spec.run_id else "info", className="neon-alert")
 
 
-def spec_from_inputs(ticker, window, start, end, commission, slippage, shared=False) -> service.BattleSpec:
+def spec_from_inputs(ticker, window, start, end, commission, slippage, shared=False,
+                     agents=service.SHIPPED) -> service.BattleSpec:
     if commission is None or slippage is None:
         raise service.SpecError("Commission and slippage must be numbers between 0 and 1000 basis points.")
     return service.BattleSpec(ticker=ticker or "AAPL", window=window or "out-of-sample",
                               start=start if window == "custom" else None,
                               end=end if window == "custom" else None,
                               commission_bps=float(commission), slippage_bps=float(slippage),
-                              shared_market=bool(shared))
+                              shared_market=bool(shared), agents=agents or service.SHIPPED)
 
 
 def _cost_invalid(value) -> bool:
@@ -106,16 +113,39 @@ def _cost_invalid(value) -> bool:
         return True
 
 
-def restore_outputs(query, session_spec, market_choice) -> tuple:
+def agent_options(runs) -> list[dict]:
+    """The agent picker's options: the shipped agents, then the session's runs (newest first)."""
+    return [{"label": "Shipped agents · 5 seeds each", "value": service.SHIPPED},
+            *({"label": f"Your run {r.run_id[:6]} · {r.label}", "value": r.run_id} for r in runs)]
+
+
+def session_runs(source: BattleSource) -> list:
+    if not (source.runs_dir and source.session):
+        return []
+    try:
+        return service.session_runs(source.runs_dir, source.session)
+    except ValueError:  # a malformed session id: no runs, never an error on the arena
+        return []
+
+
+def restore_outputs(query, session_spec, market_choice, source: BattleSource | None = None) -> tuple:
     """The controls' values on arrival: URL first, then the session (layouts/state.py).
 
-    Returns (ticker options, ticker, window, start, end, commission, slippage, shared, note).
+    Returns (ticker options, ticker, window, start, end, commission, slippage, shared, agent options,
+    agents, note).
     """
     spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
     options = list(dict.fromkeys([*state.arena_tickers(), spec["ticker"]]))
+    runs = session_runs(source or BattleSource())
+    agents = spec.get("agents") or service.SHIPPED
+    if agents != service.SHIPPED and agents not in {r.run_id for r in runs}:
+        # kept: the battle says why it cannot load it (another tab's run, removed, mistyped)
+        runs_options = [*agent_options(runs), {"label": f"Run {agents[:6]} (not in this tab)", "value": agents}]
+    else:
+        runs_options = agent_options(runs)
     note = error_alert(message, color="warning") if message else None
     return (options, spec["ticker"], spec["window"], spec.get("start"), spec.get("end"), spec["commission_bps"],
-            spec["slippage_bps"], bool(spec.get("shared_market")), note)
+            spec["slippage_bps"], bool(spec.get("shared_market")), runs_options, agents, note)
 
 
 def stamped(spec: dict, previous: dict | None) -> dict:
@@ -127,9 +157,13 @@ def stamped(spec: dict, previous: dict | None) -> dict:
     return {**spec, "updated": time.time()}
 
 
-def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=None, shared=False,
-                  previous_spec=None) -> tuple:
-    """(sample tag, alert, kpis, candles, spec store, dates disabled, commission invalid, slippage invalid).
+def arena_outputs(ticker, window, start, end, commission, slippage, source=None, shared=False,
+                  previous_spec=None, agents=service.SHIPPED) -> tuple:
+    """(sample tag, alert, kpis, candles, spec store, dates disabled, commission invalid, slippage invalid,
+    ticker disabled).
+
+    `source`: app settings, a models folder or a BattleSource (callbacks.BattleSource.of). With a run picked
+    (`agents`), the ticker is the run's and its control is disabled.
 
     The equity figure and the leaderboard rows follow in a second callback (`board_outputs`, on the spec
     store): the candles reach the screen first.
@@ -141,12 +175,13 @@ def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=N
     if window == "custom" and not (start or end):
         hint = error_alert("Custom window: pick a start and/or an end date; the battle runs as soon as one is "
                            "set. The previous battle stays on screen until then.", color="info")
-        return (no_update, hint) + (no_update,) * 3 + (False, *invalid)
+        return (no_update, hint) + (no_update,) * 3 + (False, *invalid, no_update)
+    run_picked = bool(agents) and agents != service.SHIPPED
     try:
-        spec = spec_from_inputs(ticker, window, start, end, commission, slippage, shared)
-        view = service.run_arena(spec, models_dir=models_dir)
+        spec = spec_from_inputs(ticker, window, start, end, commission, slippage, shared, agents)
+        view = BattleSource.of(source).view(spec)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
-        return failed(exc, 5, 1, "running the battle") + (window != "custom", *invalid)
+        return failed(exc, 5, 1, "running the battle") + (window != "custom", *invalid, run_picked)
     result = view.result
     candles, _equity = battle_figures(result)
     return (
@@ -154,33 +189,34 @@ def arena_outputs(ticker, window, start, end, commission, slippage, models_dir=N
         agents_alert(view),
         arena_kpis(result),
         candles,
-        stamped(spec.to_dict(), previous_spec),
+        stamped(view.spec.to_dict(), previous_spec),
         window != "custom",
         *invalid,
+        run_picked,
     )
 
 
-def board_outputs(spec_dict: dict | None, models_dir=None) -> tuple:
+def board_outputs(spec_dict: dict | None, source=None) -> tuple:
     """(equity figure, leaderboard rows) of the battle in the spec store (cached: the battle already ran)."""
     if not spec_dict:
         return no_update, no_update
     try:
-        result = _result(spec_dict, models_dir)
+        result = _result(spec_dict, source)
     except Exception as exc:  # noqa: BLE001 - the battle callback already showed the message
         unexpected_error_alert(exc, "drawing the equity curves") if not isinstance(exc, ValueError) else None
         return no_update, no_update
     return battle_figures(result)[1], leaderboard_rows(result)
 
 
-def stress_outputs(spec_dict: dict | None, models_dir=None):
+def stress_outputs(spec_dict: dict | None, source=None):
     from layouts import theme
 
     if not spec_dict:
         return no_update, no_update
     try:
         spec = service.BattleSpec.from_dict(spec_dict)
-        stress = service.arena_cost_stress(spec, models_dir=models_dir)
-        view = service.run_arena(spec, models_dir=models_dir)
+        source = BattleSource.of(source)
+        stress, view = source.stress(spec), source.view(spec)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 2, 1, "running the cost stress test")
     styles = {c.name: (c.label, c.colour) for c in view.result.contestants}
@@ -195,27 +231,27 @@ def stress_outputs(spec_dict: dict | None, models_dir=None):
     return cost_stress_figure(stress, styles).to_dict(), body
 
 
-def _result(spec_dict, models_dir):
-    return service.run_arena(service.BattleSpec.from_dict(spec_dict), models_dir=models_dir).result
+def _result(spec_dict, source):
+    return BattleSource.of(source).view(spec_dict).result
 
 
-def export_leaderboard(which: str, spec_dict: dict | None, models_dir=None, rows=None, column_state=None):
+def export_leaderboard(which: str, spec_dict: dict | None, source=None, rows=None, column_state=None):
     """The leaderboard as shown (the grid's rows in its order, its visible columns) with the battle's
     window, costs and shared-market flag in the file and in its name."""
-    result = _result(spec_dict, models_dir)
+    result = _result(spec_dict, source)
     shown = rows if rows else leaderboard_rows(result)
     kind = "xlsx" if which in (ids.ARN_BOARD_XLSX, "xlsx") else "csv"
     return grid.export_download(kind, shown, BOARD_COLUMNS, column_state, meta=battle_meta(result),
                                 name=battle_file_stem("leaderboard", result), sheet="Leaderboard")
 
 
-def export_whole_journal(which: str, spec_dict: dict | None, models_dir=None):
+def export_whole_journal(which: str, spec_dict: dict | None, source=None):
     """Every fill of every contestant, with the journal page's columns (unfiltered)."""
     from callbacks.journal import table_records
     from core.journal import build_journal
     from layouts.journal import JOURNAL_COLUMNS
 
-    result = _result(spec_dict, models_dir)
+    result = _result(spec_dict, source)
     kind = "xlsx" if which in (ids.ARN_JOURNAL_XLSX, "xlsx") else "csv"
     return grid.export_download(kind, table_records(build_journal(result)), JOURNAL_COLUMNS,
                                 meta=battle_meta(result), name=battle_file_stem("journal", result, "all"),
@@ -223,6 +259,9 @@ def export_whole_journal(which: str, spec_dict: dict | None, models_dir=None):
 
 
 def register(app, settings) -> None:
+    def source(session) -> BattleSource:
+        return BattleSource.of(settings, session)
+
     @app.callback(
         Output(ids.ARN_TICKER, "options"),
         Output(ids.ARN_TICKER, "value"),
@@ -232,13 +271,16 @@ def register(app, settings) -> None:
         Output(ids.ARN_COMMISSION, "value"),
         Output(ids.ARN_SLIPPAGE, "value"),
         Output(ids.ARN_SHARED, "value"),
+        Output(ids.ARN_AGENTS, "options"),
+        Output(ids.ARN_AGENTS, "value"),
         Output(ids.ARN_NOTE, "children"),
         Input(ids.ARN_QUERY, "data"),
+        Input(ids.SESSION, "data"),  # the tab's session id arrives after the first paint: its runs then
         State(ids.BATTLE_SPEC, "data"),
         State(ids.MARKET_CHOICE, "data"),
     )
-    def _restore(query, session_spec, market_choice):
-        return restore_outputs(query, session_spec, market_choice)
+    def _restore(query, session, session_spec, market_choice):
+        return restore_outputs(query, session_spec, market_choice, source(session))
 
     @app.callback(
         Output(ids.ARN_SAMPLE_TAG, "children"),
@@ -249,6 +291,7 @@ def register(app, settings) -> None:
         Output(ids.ARN_DATES, "disabled"),
         Output(ids.ARN_COMMISSION, "invalid"),
         Output(ids.ARN_SLIPPAGE, "invalid"),
+        Output(ids.ARN_TICKER, "disabled"),
         Input(ids.ARN_TICKER, "value"),
         Input(ids.ARN_WINDOW, "value"),
         Input(ids.ARN_DATES, "start_date"),
@@ -256,27 +299,31 @@ def register(app, settings) -> None:
         Input(ids.ARN_COMMISSION, "value"),
         Input(ids.ARN_SLIPPAGE, "value"),
         Input(ids.ARN_SHARED, "value"),
+        Input(ids.ARN_AGENTS, "value"),
         State(ids.BATTLE_SPEC, "data"),
+        State(ids.SESSION, "data"),
     )
-    def _battle(ticker, window, start, end, commission, slippage, shared, previous):
-        return arena_outputs(ticker, window, start, end, commission, slippage, settings.models_dir, shared,
-                             previous)
+    def _battle(ticker, window, start, end, commission, slippage, shared, agents, previous, session):
+        return arena_outputs(ticker, window, start, end, commission, slippage, source(session), shared,
+                             previous, agents)
 
     @app.callback(
         Output(ids.ARN_EQUITY, "figure"),
         Output(ids.ARN_BOARD, "rowData"),
         Input(ids.BATTLE_SPEC, "data"),
+        State(ids.SESSION, "data"),
     )
-    def _board(spec):
-        return board_outputs(spec, settings.models_dir)
+    def _board(spec, session):
+        return board_outputs(spec, source(session))
 
     @app.callback(
         Output(ids.ARN_STRESS_FIG, "figure"),
         Output(ids.ARN_STRESS_TABLE, "children"),
         Input(ids.BATTLE_SPEC, "data"),
+        State(ids.SESSION, "data"),
     )
-    def _stress(spec):
-        return stress_outputs(spec, settings.models_dir)
+    def _stress(spec, session):
+        return stress_outputs(spec, source(session))
 
     @app.callback(
         Output(ids.ARN_DOWNLOAD, "data"),
@@ -287,13 +334,14 @@ def register(app, settings) -> None:
         State(ids.BATTLE_SPEC, "data"),
         State(ids.ARN_BOARD, "virtualRowData"),
         State(ids.ARN_BOARD, "columnState"),
+        State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def _download(_csv, _xlsx, _jcsv, _jxlsx, spec, rows, column_state):
+    def _download(_csv, _xlsx, _jcsv, _jxlsx, spec, rows, column_state, session):
         try:
             if ctx.triggered_id in (ids.ARN_JOURNAL_CSV, ids.ARN_JOURNAL_XLSX):
-                return export_whole_journal(ctx.triggered_id, spec, settings.models_dir)
-            return export_leaderboard(ctx.triggered_id, spec, settings.models_dir, rows, column_state)
+                return export_whole_journal(ctx.triggered_id, spec, source(session))
+            return export_leaderboard(ctx.triggered_id, spec, source(session), rows, column_state)
         except Exception as exc:  # noqa: BLE001
             unexpected_error_alert(exc, "preparing the download")
             return no_update

@@ -8,6 +8,7 @@ import pandas as pd
 from dash import Input, Output, State, ctx, no_update
 
 from callbacks import (
+    BattleSource,
     battle_caption,
     battle_file_stem,
     battle_meta,
@@ -15,16 +16,15 @@ from callbacks import (
     failed,
     unexpected_error_alert,
 )
-from core import service
 from layouts import fmt, grid, ids, state
 from layouts.components import sample_tag
 from layouts.journal import JOURNAL_COLUMNS
 
 
-def battle_journal(spec_dict: dict | None, models_dir=None):
+def battle_journal(spec_dict: dict | None, source=None):
     from core.journal import build_journal
 
-    view = service.run_arena(service.BattleSpec.from_dict(spec_dict), models_dir=models_dir)
+    view = BattleSource.of(source).view(spec_dict)
     return view, build_journal(view.result)
 
 
@@ -50,11 +50,11 @@ def table_records(journal: pd.DataFrame) -> list[dict]:
     return [{k: _clean(v) for k, v in r.items()} for r in records]
 
 
-def journal_outputs(query, session_spec, contestants, side, models_dir=None, market_choice=None) -> tuple:
+def journal_outputs(query, session_spec, contestants, side, source=None, market_choice=None) -> tuple:
     """(contestant options, header, rows, alert) for the battle the page follows (URL, then session)."""
     spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
     try:
-        view, journal = battle_journal(spec, models_dir)
+        view, journal = battle_journal(spec, source)
         shown = filtered(journal, contestants, side)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 4, 3, "building the journal")
@@ -77,10 +77,10 @@ def summary_text(shown_rows, all_rows) -> str:
             "decision bar's close; fills happen at the next open.")
 
 
-def export_journal(which: str, spec_dict, rows, column_state=None, models_dir=None):
+def export_journal(which: str, spec_dict, rows, column_state=None, source=None):
     """The rows the grid shows (after every filter, in its sort order), its visible columns, the battle's
     window, costs and shared-market flag in the file and its name."""
-    result = service.run_arena(service.BattleSpec.from_dict(spec_dict), models_dir=models_dir).result
+    result = BattleSource.of(source).view(spec_dict).result
     kind = "xlsx" if which in (ids.JRN_XLSX, "xlsx") else "csv"
     return grid.export_download(kind, rows or [], JOURNAL_COLUMNS, column_state, meta=battle_meta(result),
                                 name=battle_file_stem("journal", result, "filtered"), sheet="Journal")
@@ -97,9 +97,10 @@ def register(app, settings) -> None:
         Input(ids.JRN_SIDE, "value"),
         State(ids.BATTLE_SPEC, "data"),
         State(ids.MARKET_CHOICE, "data"),
+        State(ids.SESSION, "data"),
     )
-    def _journal(query, contestants, side, spec, market_choice):
-        return journal_outputs(query, spec, contestants, side, settings.models_dir, market_choice)
+    def _journal(query, contestants, side, spec, market_choice, session):
+        return journal_outputs(query, spec, contestants, side, BattleSource.of(settings, session), market_choice)
 
     @app.callback(
         Output(ids.JRN_SUMMARY, "children"),
@@ -118,12 +119,13 @@ def register(app, settings) -> None:
         State(ids.MARKET_CHOICE, "data"),
         State(ids.JRN_TABLE, "virtualRowData"),
         State(ids.JRN_TABLE, "columnState"),
+        State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def _download(_csv, _xlsx, query, session_spec, market_choice, rows, column_state):
+    def _download(_csv, _xlsx, query, session_spec, market_choice, rows, column_state, session):
         try:
             spec, _message = state.spec_from_query_and_session(query, session_spec, market_choice)
-            return export_journal(ctx.triggered_id, spec, rows, column_state, settings.models_dir)
+            return export_journal(ctx.triggered_id, spec, rows, column_state, BattleSource.of(settings, session))
         except Exception as exc:  # noqa: BLE001
             unexpected_error_alert(exc, "preparing the journal download")
             return no_update

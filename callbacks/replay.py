@@ -7,6 +7,7 @@ import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from callbacks import (
+    BattleSource,
     battle_caption,
     battle_file_stem,
     battle_meta,
@@ -95,14 +96,14 @@ def replay_payload(result) -> dict:
     }
 
 
-def replay_outputs(query, session_spec=None, models_dir=None, market_choice=None) -> tuple:
+def replay_outputs(query, session_spec=None, source=None, market_choice=None) -> tuple:
     """(data store, slider max, slider marks, slider value, header, alert, position box value).
 
     The battle is the one the page follows: URL first, then the session (layouts/state.py).
     """
     spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
     try:
-        view = service.run_arena(service.BattleSpec.from_dict(spec), models_dir=models_dir)
+        view = BattleSource.of(source).view(spec)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 7, 5, "loading the replay")
     result = view.result
@@ -122,13 +123,13 @@ def replay_outputs(query, session_spec=None, models_dir=None, market_choice=None
     return replay_payload(result), n - 1, marks, 0, header, alert, 1
 
 
-def export_fills(which: str, spec_dict, upto: int | None, models_dir=None):
+def export_fills(which: str, spec_dict, upto: int | None, source=None):
     """The journal of every fill up to (and including) the bar on screen, with the journal's columns."""
     from callbacks.journal import table_records
     from core.journal import build_journal
     from layouts.journal import JOURNAL_COLUMNS
 
-    result = service.run_arena(service.BattleSpec.from_dict(spec_dict), models_dir=models_dir).result
+    result = BattleSource.of(source).view(spec_dict).result
     i = max(0, min(int(upto or 0), len(result.dates) - 1))
     cutoff = result.dates[i]
     journal = build_journal(result)
@@ -150,8 +151,8 @@ def register(app, settings) -> None:
         Output(ids.RPL_POS, "value"),
         *state.follow_arena(ids.RPL_QUERY),
     )
-    def _load(query, spec, market_choice):
-        return replay_outputs(query, spec, settings.models_dir, market_choice)
+    def _load(query, spec, market_choice, session):
+        return replay_outputs(query, spec, BattleSource.of(settings, session), market_choice)
 
     app.clientside_callback(
         ClientsideFunction(namespace="replay", function_name="toggle"),
@@ -215,12 +216,13 @@ def register(app, settings) -> None:
         State(ids.BATTLE_SPEC, "data"),
         State(ids.MARKET_CHOICE, "data"),
         State(ids.RPL_SLIDER, "value"),
+        State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def _download(_csv, _xlsx, query, session_spec, market_choice, upto):
+    def _download(_csv, _xlsx, query, session_spec, market_choice, upto, session):
         try:
             spec, _message = state.spec_from_query_and_session(query, session_spec, market_choice)
-            return export_fills(ctx.triggered_id, spec, upto, settings.models_dir)
+            return export_fills(ctx.triggered_id, spec, upto, BattleSource.of(settings, session))
         except Exception as exc:  # noqa: BLE001
             unexpected_error_alert(exc, "preparing the fills download")
             return no_update

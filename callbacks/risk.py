@@ -10,6 +10,7 @@ import math
 from dash import Input, Output, State, ctx, no_update
 
 from callbacks import (
+    BattleSource,
     battle_caption,
     battle_file_stem,
     battle_meta,
@@ -26,19 +27,14 @@ METHOD_LABELS = {"historical": "Historical", "parametric": "Parametric (normal)"
 TEN_DAYS = math.sqrt(10)
 
 
-def report_for(spec: dict, models_dir=None):
+def report_for(spec: dict, source=None):
     from core.risk_report import battle_risk
 
-    view = service.run_arena(service.BattleSpec.from_dict(spec), models_dir=models_dir)
+    view = BattleSource.of(source).view(spec)
     return view, battle_risk(view.result)
 
 
-def _num(value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+_num = fmt.finite  # raw finite floats for grid rows (None for NaN/inf/missing)
 
 
 def var_rows(report, names: list[str]) -> list[dict]:
@@ -99,11 +95,11 @@ def verdict_alert(text: str, bt):
     return dbc.Alert(text, color=colour, className="risk-verdict-text", fade=False, id="rsk-verdict-text")
 
 
-def load_outputs(query, session_spec, market_choice, models_dir=None) -> tuple:
+def load_outputs(query, session_spec, market_choice, source=None) -> tuple:
     """(spec store, sample tag, alert, options, options, chosen, focus) for the battle the page follows."""
     spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
     try:
-        view, _report = report_for(spec, models_dir)
+        view, _report = report_for(spec, source)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 7, 2, "computing the risk report")
     result = view.result
@@ -126,7 +122,7 @@ def figure(report, what: str, build, *params) -> dict:
     return _FIGURES.get_or_compute((report.cache_key, what, *params), lambda: build().to_dict())
 
 
-def view_outputs(spec, names, focus, level, models_dir=None) -> tuple:
+def view_outputs(spec, names, focus, level, source=None) -> tuple:
     """(kpis, table rows, notes, histogram, verdict, rolling VaR, underwater, drawdown rows, monthly,
     contestant correlation, asset correlation, alert)."""
     from core.risk_report import asset_correlation
@@ -135,7 +131,7 @@ def view_outputs(spec, names, focus, level, models_dir=None) -> tuple:
     if not spec:
         return (no_update,) * 12
     try:
-        view, report = report_for(spec, models_dir)
+        view, report = report_for(spec, source)
         have = [c.name for c in report.contestants]
         names = [n for n in (names or []) if n in have] or [n for n in DEFAULT_CONTESTANTS if n in have]
         focus = focus if focus in have else ("buy_and_hold" if "buy_and_hold" in have else have[0])
@@ -170,8 +166,8 @@ def view_outputs(spec, names, focus, level, models_dir=None) -> tuple:
         return failed(exc, 12, 11, "drawing the risk report")
 
 
-def export_table(which: str, spec, rows, column_state, models_dir=None):
-    result = service.run_arena(service.BattleSpec.from_dict(spec), models_dir=models_dir).result
+def export_table(which: str, spec, rows, column_state, source=None):
+    result = BattleSource.of(source).view(spec).result
     kind = "xlsx" if which == ids.RSK_XLSX else "csv"
     meta = {**battle_meta(result), "returns": "daily simple returns of each equity curve, net of costs"}
     return grid.export_download(kind, rows or [], VAR_COLUMNS, column_state, meta=meta,
@@ -187,12 +183,10 @@ def register(app, settings) -> None:
         Output(ids.RSK_FOCUS, "options"),
         Output(ids.RSK_CONTESTANTS, "value"),
         Output(ids.RSK_FOCUS, "value"),
-        Input(ids.RSK_QUERY, "data"),
-        State(ids.BATTLE_SPEC, "data"),
-        State(ids.MARKET_CHOICE, "data"),
+        *state.follow_arena(ids.RSK_QUERY),
     )
-    def _load(query, session_spec, market_choice):
-        return load_outputs(query, session_spec, market_choice, settings.models_dir)
+    def _load(query, session_spec, market_choice, session):
+        return load_outputs(query, session_spec, market_choice, BattleSource.of(settings, session))
 
     @app.callback(
         Output(ids.RSK_KPIS, "children"),
@@ -211,10 +205,11 @@ def register(app, settings) -> None:
         Input(ids.RSK_CONTESTANTS, "value"),
         Input(ids.RSK_FOCUS, "value"),
         Input(ids.RSK_LEVEL, "value"),
+        State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def _view(spec, names, focus, level):
-        return view_outputs(spec, names, focus, level, settings.models_dir)
+    def _view(spec, names, focus, level, session):
+        return view_outputs(spec, names, focus, level, BattleSource.of(settings, session))
 
     @app.callback(
         Output(ids.RSK_DOWNLOAD, "data"),
@@ -223,13 +218,14 @@ def register(app, settings) -> None:
         State(ids.RSK_SPEC, "data"),
         State(ids.RSK_TABLE, "virtualRowData"),
         State(ids.RSK_TABLE, "columnState"),
+        State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def _download(_csv, _xlsx, spec, rows, column_state):
+    def _download(_csv, _xlsx, spec, rows, column_state, session):
         if not spec:
             return no_update
         try:
-            return export_table(ctx.triggered_id, spec, rows, column_state, settings.models_dir)
+            return export_table(ctx.triggered_id, spec, rows, column_state, BattleSource.of(settings, session))
         except Exception as exc:  # noqa: BLE001
             unexpected_error_alert(exc, "preparing the risk download")
             return no_update

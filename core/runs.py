@@ -63,15 +63,6 @@ class RunNotFound(RunError):
     """No such run for this session (absent, removed, or another session's: the same answer for all)."""
 
 
-@dataclass(frozen=True)
-class RunRef:
-    """Which run a client wants: the runs root (from settings), the run id, and the asking session."""
-
-    root: Path | str
-    run_id: str
-    session: str
-
-
 @dataclass
 class RunInfo:
     """A finished run as clients list it (the owner is not included)."""

@@ -125,6 +125,10 @@ WINDOWS = ("out-of-sample", "in-sample", "custom")
 _AGENTS = LRU(maxsize=8)
 
 
+SHIPPED = "shipped"
+"""BattleSpec.agents for the registry's (shipped) agents."""
+
+
 class SpecError(ValueError):
     """A battle request that cannot be run; the message says what to change."""
 
@@ -147,8 +151,15 @@ class BattleSpec:
     """Slippage per fill in basis points."""
     shared_market: bool = False
     """The agents' net order flow moves their fill price (price impact): they compete for liquidity."""
+    agents: str = SHIPPED
+    """Whose agents fight: "shipped" (the registry's, every seed) or the id of a run the asking session
+    trained on the Train page (core.runs: 16 hex digits; it battles on the run's own data and ticker)."""
 
     def __post_init__(self) -> None:
+        from core.runs import RUN_ID_PATTERN
+
+        if self.agents != SHIPPED and not (isinstance(self.agents, str) and RUN_ID_PATTERN.match(self.agents)):
+            raise SpecError(f"agents must be {SHIPPED!r} or a run id (16 hex digits), got {str(self.agents)[:40]!r}")
         if self.window not in WINDOWS:
             raise SpecError(f"window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
         if self.window == "custom" and not (self.start or self.end):
@@ -167,7 +178,7 @@ class BattleSpec:
     def from_dict(cls, data: dict | None) -> BattleSpec:
         data = dict(data or {})
         known = {k: data[k] for k in ("ticker", "window", "start", "end", "commission_bps", "slippage_bps",
-                                      "shared_market") if data.get(k) is not None}
+                                      "shared_market", "agents") if data.get(k) is not None}
         if "shared_market" in known:
             known["shared_market"] = bool(known["shared_market"])
         for key in ("commission_bps", "slippage_bps"):
@@ -181,7 +192,12 @@ class BattleSpec:
     def to_dict(self) -> dict:
         return {"ticker": self.ticker, "window": self.window, "start": self.start, "end": self.end,
                 "commission_bps": self.commission_bps, "slippage_bps": self.slippage_bps,
-                "shared_market": self.shared_market}
+                "shared_market": self.shared_market, "agents": self.agents}
+
+    @property
+    def run_id(self) -> str | None:
+        """The run whose agents fight, or None for the shipped agents."""
+        return None if self.agents == SHIPPED else self.agents
 
 
 @dataclass
@@ -251,26 +267,46 @@ def session_runs(runs_dir, session: str) -> list:
     return list_runs(runs_dir, session)
 
 
-def _run_battle_inputs(spec: BattleSpec, agents_run):
-    """(spec, frame, provenance, agents, message) for a battle of a trained run (core.runs.RunRef): the run's
-    own training data and agents; a run this session cannot load leaves the spec's market, benchmarks only,
-    and a message that says why."""
+RUN_ELSEWHERE = ("The agents of run {run_id} can only be used in the browser tab that trained them (runs are "
+                 "private to their session); showing the benchmarks. Train agents on the Train page, or pick "
+                 "the shipped agents.")
+
+
+def _run_battle_inputs(spec: BattleSpec, runs_dir, session):
+    """(spec, frame, provenance, agents, message) for a battle of a trained run (spec.agents is its id): the
+    run's own training data and agents; a run this session cannot load leaves the spec's market, benchmarks
+    only, and a message that says why."""
+    from core.data import normalise_ticker
     from core.runs import RunError, load_run_agents, load_run_data
 
-    root, run_id, session = agents_run.root, agents_run.run_id, agents_run.session
+    run_id = spec.run_id
     try:
-        frame, provenance = load_run_data(root, run_id, session)
-        key = ("run", str(root), run_id, session, provenance.sha256)
-        agents = _AGENTS.get_or_compute(key, lambda: load_run_agents(root, run_id, session, provenance.sha256))
+        if runs_dir is None or not session:
+            raise RunError(RUN_ELSEWHERE.format(run_id=run_id))
+        frame, provenance = load_run_data(runs_dir, run_id, session)
+        key = ("run", str(runs_dir), run_id, session, provenance.sha256)
+        agents = _AGENTS.get_or_compute(key, lambda: load_run_agents(runs_dir, run_id, session, provenance.sha256))
     except RunError as exc:
-        from core.data import normalise_ticker
-
         frame, provenance = battle_data(normalise_ticker(spec.ticker))
         return spec, frame, provenance, None, str(exc)
     return replace(spec, ticker=agents.ticker), frame, provenance, agents, ""
 
 
-def run_arena(spec: BattleSpec, *, models_dir=None, agents_run=None) -> ArenaView:
+def _battle_inputs(spec: BattleSpec, models_dir, runs_dir, session):
+    """(spec, ticker, frame, provenance, agents, message, agents stamp for cache keys)."""
+    from core.data import normalise_ticker
+
+    if spec.run_id:
+        spec, frame, provenance, agents, message = _run_battle_inputs(spec, runs_dir, session)
+        stamp = ("run", spec.run_id, str(runs_dir), session) if agents is not None else ("run-missing",)
+        return spec, spec.ticker, frame, provenance, agents, message, stamp
+    ticker = normalise_ticker(spec.ticker)
+    frame, provenance = battle_data(ticker)
+    agents, message = load_agents_for(ticker, provenance.sha256, models_dir)
+    return spec, ticker, frame, provenance, agents, message, _models_stamp(ticker, models_dir)
+
+
+def run_arena(spec: BattleSpec, *, models_dir=None, runs_dir=None, session: str | None = None) -> ArenaView:
     """Battle the agents (when available, every training seed) and the four benchmarks on the spec's window,
     cached.
 
@@ -278,20 +314,14 @@ def run_arena(spec: BattleSpec, *, models_dir=None, agents_run=None) -> ArenaVie
     p-value against buy-and-hold and its trivial-policy flag; the result carries the deflated Sharpe ratio
     of the best agent x seed and its sentence (core.arena.results: ContestantResult, BattleResult).
 
-    The arena never downloads (see `battle_data`). `agents_run` (a core.runs.RunRef: runs root, run id,
-    session) battles that run's agents on the data they trained on instead of the registry's agents; the
-    view's spec then carries the run's ticker. Without it nothing changes.
+    The arena never downloads (see `battle_data`). When `spec.agents` names a run (core.runs), that run's
+    agents battle on the data they trained on, if `session` owns it under `runs_dir`; the view's spec then
+    carries the run's ticker. Otherwise (or for another session's run: benchmarks only, and a message) the
+    shipped agents of `models_dir` fight.
     """
     from core.arena import run_battle
-    from core.data import normalise_ticker
 
-    if agents_run is not None:
-        spec, frame, provenance, agents, message = _run_battle_inputs(spec, agents_run)
-        ticker = spec.ticker
-    else:
-        ticker = normalise_ticker(spec.ticker)
-        frame, provenance = battle_data(ticker)
-        agents, message = load_agents_for(ticker, provenance.sha256, models_dir)
+    spec, ticker, frame, provenance, agents, message, _stamp = _battle_inputs(spec, models_dir, runs_dir, session)
     result = run_battle(
         frame, ticker=ticker, provenance=provenance, costs=spec.costs(), agents=agents,
         test_start=spec.start if spec.window == "custom" else None,
@@ -301,21 +331,14 @@ def run_arena(spec: BattleSpec, *, models_dir=None, agents_run=None) -> ArenaVie
     return ArenaView(spec=spec, result=result, agents_ready=agents is not None, agents_message=message)
 
 
-def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_dir=None, agents_run=None):
+def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_dir=None, runs_dir=None,
+                      session: str | None = None):
     """Each contestant's return at each cost level and each agent's break-even cost (core.arena).
 
-    `agents_run` as in `run_arena`."""
+    `runs_dir` and `session` as in `run_arena`."""
     from core.arena import cost_stress
-    from core.data import normalise_ticker
 
-    if agents_run is not None:
-        spec, frame, provenance, agents, _message = _run_battle_inputs(spec, agents_run)
-        ticker, stamp = spec.ticker, ("run", agents_run.run_id, agents_run.session if agents else None)
-    else:
-        ticker = normalise_ticker(spec.ticker)
-        frame, provenance = battle_data(ticker)
-        agents, _message = load_agents_for(ticker, provenance.sha256, models_dir)
-        stamp = _models_stamp(ticker, models_dir)
+    spec, ticker, frame, provenance, agents, _message, stamp = _battle_inputs(spec, models_dir, runs_dir, session)
     key = ("stress", ticker, provenance.sha256, spec.window, spec.start, spec.end, spec.shared_market,
            tuple(levels_bps), stamp)
     return _STRESS.get_or_compute(key, lambda: cost_stress(

@@ -25,7 +25,7 @@ def _tickers() -> list[str]:
 
 
 def controls(spec: dict) -> dbc.Card:
-    return dbc.Card(dbc.CardBody(dbc.Row([
+    return dbc.Card(dbc.CardBody([dbc.Row([
         dbc.Col([dbc.Label("Ticker", html_for=ids.ARN_TICKER),
                  dcc.Dropdown(id=ids.ARN_TICKER, options=_tickers(), value=spec["ticker"], clearable=False)],
                 md=2),
@@ -45,7 +45,16 @@ def controls(spec: dict) -> dbc.Card:
         dbc.Col([dbc.Label("Slippage (bps)", html_for=ids.ARN_SLIPPAGE),
                  dbc.Input(id=ids.ARN_SLIPPAGE, type="number", value=spec["slippage_bps"], min=0, max=1000,
                            step=0.5, debounce=True)], md=1, xs=6),
-    ], className="g-3 align-items-end")), className="neon-card mb-3")
+    ], className="g-3 align-items-end"), dbc.Row([
+        dbc.Col([dbc.Label("Agents", html_for=ids.ARN_AGENTS),
+                 dcc.Dropdown(id=ids.ARN_AGENTS, options=[{"label": "Shipped agents · 5 seeds each",
+                                                           "value": spec.get("agents") or "shipped"}],
+                              value=spec.get("agents") or "shipped", clearable=False, searchable=False)], md=5),
+        dbc.Col(html.Small(["The shipped agents, or agents you trained in this tab on the ",
+                            dcc.Link("Train page", href="/train"),
+                            ". A run battles on its own data: the ticker is the run's."],
+                           className="text-muted"), md=7),
+    ], className="g-3 align-items-end mt-1")]), className="neon-card mb-3")
 
 
 def card(title, body, right=None, class_name="") -> dbc.Card:

@@ -70,6 +70,8 @@ JRN_HEADER = "jrn-header"
 JRN_SUMMARY = "jrn-summary"
 RPL_FOLLOW = "rpl-follow"
 ARN_SHARED = "arn-shared"
+ARN_AGENTS = "arn-agents"              # agent picker: shipped or one of this session's runs
+ARN_AGENTS_CARD = "arn-agents-card"    # the picked run's model card, opened in the page
 
 # state that follows the user (layouts/state.py): session stores in the shell, each page's URL query
 MARKET_CHOICE = "market-choice"        # session: the market page's last choice (ticker, dates, log, upload?)

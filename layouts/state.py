@@ -3,7 +3,8 @@
 Where the state lives
 - The URL's query string (bookmarkable, shareable). Battle pages (/arena, /replay, /journal, /risk) read
   `ticker`, `window` (out-of-sample | in-sample | custom), `start`, `end` (YYYY-MM-DD), `commission`,
-  `slippage` (bps) and `shared` (0 | 1), e.g. `/arena?ticker=TSLA&window=in-sample&commission=20`.
+  `slippage` (bps), `shared` (0 | 1) and `agents` (shipped | the id of a run this browser tab trained),
+  e.g. `/arena?ticker=TSLA&window=in-sample&commission=20` or `/arena?ticker=AAPL&agents=3f9c0a1b2c3d4e5f`.
   The market page reads `ticker`, `start`, `end`, `span` (1y | 2y | 5y | all; the default is 2y) and
   `log` (0 | 1).
 - Session stores in the shell (layouts/components.shell, per browser tab): ids.BATTLE_SPEC (the last battle,
@@ -23,9 +24,9 @@ How a page follows the Arena (Replay, Journal and Risk do exactly this):
 
     # callbacks/<page>.py
     @app.callback(Output(...), ..., *state.follow_arena(ids.RSK_QUERY))
-    def _load(query, session_spec, market_choice):
+    def _load(query, session_spec, market_choice, session):
         spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
-        view = service.run_arena(service.BattleSpec.from_dict(spec))   # message: show it as an info alert
+        view = BattleSource.of(settings, session).view(spec)   # message: show it as an info alert
 
 The shell keeps the rest in step (callbacks/shell.py): the navbar links carry the current query
 (`nav_hrefs`), the address bar of a battle page shows the battle it shows (history.replaceState, no reload),
@@ -35,6 +36,7 @@ and a URL that names a battle is copied into the session store, so the next page
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import time
 from urllib.parse import parse_qs, urlencode
 
@@ -43,13 +45,16 @@ from dash import Input, State, dcc
 from layouts import ids
 
 BATTLE_PAGES = ("/arena", "/replay", "/journal", "/risk")
-BATTLE_KEYS = ("ticker", "window", "start", "end", "commission", "slippage", "shared")
+BATTLE_KEYS = ("ticker", "window", "start", "end", "commission", "slippage", "shared", "agents")
 MARKET_KEYS = ("ticker", "start", "end", "log", "span")
 SPANS = ("1y", "2y", "5y", "all")
 DEFAULT_SPAN = "2y"
 """The market page shows the last two years unless asked otherwise (readable candles, a light figure)."""
 WINDOWS = ("out-of-sample", "in-sample", "custom")
 DEFAULT_TICKER = "AAPL"
+SHIPPED = "shipped"
+RUN_ID = re.compile(r"^[0-9a-f]{16}$")
+"""A run id's shape (core.runs.RUN_ID_PATTERN); whether the run exists and is this session's is core's to say."""
 
 
 def default_spec() -> dict:
@@ -71,9 +76,12 @@ def query_store(store_id: str, query: dict | None) -> dcc.Store:
 
 def follow_arena(query_store_id: str) -> tuple:
     """The callback arguments of a page that follows the Arena: (its query store as Input, the session's
-    battle spec and market choice as State). Pass them to @app.callback and the callback receives
-    (query, session_spec, market_choice) for `spec_from_query_and_session`."""
-    return (Input(query_store_id, "data"), State(ids.BATTLE_SPEC, "data"), State(ids.MARKET_CHOICE, "data"))
+    battle spec and market choice, and the tab's session id as State). Pass them to @app.callback and the
+    callback receives (query, session_spec, market_choice, session): the first three for
+    `spec_from_query_and_session`, the session id for a battle of the tab's own trained run
+    (callbacks.BattleSource)."""
+    return (Input(query_store_id, "data"), State(ids.BATTLE_SPEC, "data"), State(ids.MARKET_CHOICE, "data"),
+            State(ids.SESSION, "data"))
 
 
 def as_query(query) -> dict[str, str]:
@@ -138,7 +146,14 @@ def parse_battle_query(query) -> tuple[dict | None, list[str]]:
         return None, []
     messages: list[str] = []
     spec = default_spec()
-    if "ticker" in q:
+    agents = q.get("agents", SHIPPED) or SHIPPED
+    if agents != SHIPPED and not RUN_ID.match(agents):
+        messages.append(f"agents={agents[:40]!r} is neither 'shipped' nor a run id; showing the shipped agents.")
+        agents = SHIPPED
+    spec["agents"] = agents
+    if "ticker" in q and agents != SHIPPED:
+        spec["ticker"] = q["ticker"][:40]  # a run battles on its own data: its ticker is the run's to say
+    elif "ticker" in q:
         from core.data import normalise_ticker
 
         try:
@@ -204,6 +219,7 @@ def spec_from_query_and_session(query, session_spec: dict | None,
         ticker = shared_ticker(session_spec, market_choice)
         if ticker and ticker != spec["ticker"] and ticker in arena_tickers():
             spec["ticker"] = ticker
+            spec["agents"] = SHIPPED  # the Market page chose another ticker since: a run is of one ticker
     return spec, (" ".join(messages) or None)
 
 
@@ -223,6 +239,8 @@ def battle_query(spec: dict | None) -> str:
         q["slippage"] = f"{float(spec['slippage_bps']):g}"
     if spec.get("shared_market"):
         q["shared"] = "1"
+    if spec.get("agents", SHIPPED) != SHIPPED:
+        q["agents"] = spec["agents"]
     return "?" + urlencode(q)
 
 

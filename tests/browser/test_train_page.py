@@ -95,6 +95,13 @@ def test_training_shows_each_personality_then_lists_a_run_ready_for_battle(dash_
     result = run_battle(frame, ticker=agents.ticker, provenance=provenance, agents=agents)
     assert {c.name for c in result.contestants} >= set(PERSONALITIES) and result.sample == "out-of-sample"
     assert not dash_duo.find_element("#tr-run").get_attribute("disabled")
+
+    # the new agents fight in this tab's Arena at once, and the battle follows them to the Journal
+    _click(dash_duo, "#tr-battle-link")
+    dash_duo.wait_for_contains_text("#arn-agents", f"Your run {run_id[:6]}", timeout=30)
+    until(lambda: "Momentum" in dash_duo.find_element("#arn-leaderboard").text, 30)
+    assert "OUT-OF-SAMPLE" in dash_duo.find_element("#arn-sample-tag").text
+    assert f"agents={run_id}" in dash_duo.find_element("#nav-link-journal").get_attribute("href")
     assert severe_logs(dash_duo) == []
 
 

@@ -27,9 +27,9 @@ def _text(component) -> str:
 
 @needs_models
 def test_out_of_sample_battle_shows_every_agent_with_markers_and_a_leaderboard():
-    tag, alert, kpis, candles, spec, dates_disabled, *invalid = arena.arena_outputs(
+    tag, alert, kpis, candles, spec, dates_disabled, *invalid, ticker_disabled = arena.arena_outputs(
         "AAPL", "out-of-sample", None, None, 10, 5, MODELS)
-    assert invalid == [False, False]
+    assert invalid == [False, False] and ticker_disabled is False and spec["agents"] == "shipped"
     equity, rows = arena.board_outputs(spec, MODELS)  # the second callback, on the spec store
     assert "OUT-OF-SAMPLE" in _text(tag) and "costs 10 + 5 bps" in _text(tag)
     marker_names = {t["name"] for t in candles["data"] if t.get("mode") == "markers"}
@@ -66,6 +66,7 @@ def test_custom_window_too_short_is_refused_clearly():
 def test_ticker_without_models_runs_benchmarks_and_offers_training(tmp_path):
     out = arena.arena_outputs("TSLA", "out-of-sample", None, None, 10, 5, tmp_path)
     assert "python -m core train --ticker TSLA" in _text(out[1])
+    assert "/train?ticker=TSLA" in str(out[1])  # a link to the Train page, preset to this ticker
     rows = arena.board_outputs(out[4], tmp_path)[1]
     assert {r["type"] for r in rows} == {"benchmark"} and len(rows) == 4
 

@@ -79,11 +79,26 @@ def test_battle_query_round_trip_and_defaults():
     assert state.parse_battle_query({"foo": "bar"}) == (None, [])
 
 
+def test_a_run_travels_in_the_battle_query_and_the_navbar_links():
+    run = "0123456789abcdef"
+    spec, messages = state.parse_battle_query({"ticker": "MYFILE", "agents": run})
+    assert messages == [] and spec["agents"] == run and spec["ticker"] == "MYFILE"  # the run's own ticker
+    assert state.battle_query(spec) == f"?ticker=MYFILE&window=out-of-sample&agents={run}"
+    assert all(f"agents={run}" in href for page, href in state.nav_hrefs(spec, None).items()
+               if page in ("arena", "replay", "journal", "risk"))
+    # the Market page choosing another ticker later sends the shipped agents to that ticker
+    moved, _ = state.spec_from_query_and_session(None, {**spec, "updated": 1.0},
+                                                 {"kind": "ticker", "ticker": "TSLA", "updated": 2.0})
+    assert moved["ticker"] == "TSLA" and moved["agents"] == "shipped"
+    forged, messages = state.parse_battle_query({"ticker": "AAPL", "agents": "../../etc/passwd"})
+    assert forged["agents"] == "shipped" and "neither 'shipped' nor a run id" in messages[0]
+
+
 @pytest.mark.parametrize("query, fragment", [
     ({"ticker": "ZZZZ"}, "no data for ticker"), ({"window": "sometimes"}, "window="),
     ({"commission": "lots"}, "not a number"), ({"slippage": "5000"}, "between 0 and 1000"),
     ({"window": "custom"}, "needs a start"), ({"start": "yesterday", "window": "custom"}, "not a date"),
-    ({"shared": "maybe"}, "0 or 1"),
+    ({"shared": "maybe"}, "0 or 1"), ({"agents": "zz"}, "nor a run id"),
 ])
 def test_invalid_query_values_fall_back_with_a_message(query, fragment):
     spec, message = state.spec_from_query_and_session(query, {"ticker": "TSLA", "window": "in-sample"})
@@ -120,9 +135,11 @@ def test_a_bookmarked_follower_page_writes_its_battle_into_the_session():
 
 
 def test_arena_restores_from_the_url_first_then_the_session():
-    options, ticker, window, start, end, commission, slippage, shared, note = arena.restore_outputs(
-        {"ticker": "TSLA", "window": "in-sample", "commission": "20"}, {"ticker": "AAPL"}, None)
+    options, ticker, window, start, end, commission, slippage, shared, agent_options, agents, note = (
+        arena.restore_outputs({"ticker": "TSLA", "window": "in-sample", "commission": "20"}, {"ticker": "AAPL"},
+                              None))
     assert (ticker, window, commission, slippage, shared, note) == ("TSLA", "in-sample", 20.0, 5.0, False, None)
+    assert agents == "shipped" and [o["value"] for o in agent_options] == ["shipped"]
     out = arena.restore_outputs({}, {"ticker": "TSLA", "window": "custom", "start": "2024-01-02",
                                      "end": "2024-06-28"}, None)
     assert out[1:5] == ("TSLA", "custom", "2024-01-02", "2024-06-28")

@@ -19,7 +19,6 @@ from core.runs import (
     RUN_ID_PATTERN,
     RunError,
     RunNotFound,
-    RunRef,
     list_runs,
     load_run,
     load_run_agents,
@@ -114,13 +113,17 @@ def test_the_arena_battles_a_run_and_refuses_a_foreign_one(trained):
     agents = load_run_agents(root, info.run_id, A, data_sha256=provenance.sha256)
     result = run_battle(frame, ticker="AAPL", provenance=provenance, agents=agents)
     assert {"conservative", "momentum"} <= {c.name for c in result.contestants}
-    view = run_arena(BattleSpec(ticker="TSLA"), agents_run=RunRef(root, info.run_id, A))
+    spec = BattleSpec(ticker="TSLA", agents=info.run_id)
+    view = run_arena(spec, runs_dir=root, session=A)
     assert view.agents_ready and view.spec.ticker == "AAPL" and view.agents_message == ""
+    assert view.spec.agents == info.run_id
     assert len(view.result.dates) == card_test_bars(root, info.run_id)  # the run's own out-of-sample window
-    foreign = run_arena(BattleSpec(ticker="TSLA"), agents_run=RunRef(root, info.run_id, B))
+    foreign = run_arena(spec, runs_dir=root, session=B)
     assert not foreign.agents_ready and "No run" in foreign.agents_message and foreign.spec.ticker == "TSLA"
+    sessionless = run_arena(spec)  # e.g. a shared link opened elsewhere: no session, no runs folder
+    assert not sessionless.agents_ready and "browser tab that trained them" in sessionless.agents_message
     assert run_arena(BattleSpec(ticker="AAPL")).agents_ready  # without a run: the shipped agents, as before
-    stress = arena_cost_stress(BattleSpec(ticker="TSLA"), agents_run=RunRef(root, info.run_id, A))
+    stress = arena_cost_stress(spec, runs_dir=root, session=A)
     assert set(stress.break_even) == set(TWO) and "momentum" in stress.returns.index
 
 
@@ -236,7 +239,7 @@ def test_a_run_with_several_seeds_trains_each_and_battles_them_all(tmp_path, fra
     assert set(info.agents["momentum"]["seeds"]) == {"1", "3"}
     agents = load_run_agents(tmp_path, info.run_id, A)
     assert agents.seeds == (3, 1)
-    view = run_arena(BattleSpec(ticker="AAPL"), agents_run=RunRef(tmp_path, info.run_id, A))
+    view = run_arena(BattleSpec(ticker="AAPL", agents=info.run_id), runs_dir=tmp_path, session=A)
     (momentum,) = [c for c in view.result.contestants if c.kind == "agent"]
     assert sorted(momentum.seeds) == [1, 3] and momentum.representative_seed in (1, 3)
     # the per-personality progress sums the seeds: one bar per personality, as the Train page draws them
