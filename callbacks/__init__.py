@@ -47,6 +47,31 @@ def battle_caption(result) -> str:
             f"{shared}")
 
 
+def seeds_caption(result, run_id: str | None = None) -> str:
+    """Which trained agents a page shows: each personality's median seed by net return, named, or "" without
+    agents. E.g. "Agents: the median of 5 training seeds each (Conservative seed 4, Aggressive seed 1, ...)"."""
+    agents = [c for c in result.contestants if c.kind == "agent"]
+    if not agents:
+        return ""
+    whose = f"run {run_id[:6]}" if run_id else "shipped"
+    counts = {len(c.seed_runs) or 1 for c in agents}
+    if counts == {1}:
+        return f"Agents ({whose}): one training seed each."
+    n = max(counts)
+    shown = ", ".join(f"{c.label} seed {c.representative_seed}" for c in agents)
+    return (f"Agents ({whose}): the median of {n} training seeds each by net return ({shown}); the Arena shows "
+            "every seed's range.")
+
+
+def battle_header(result, run_id: str | None = None) -> html.Div:
+    """The header of a page that follows the Arena: sample tag with window and costs, and which seeds."""
+    from layouts.components import sample_tag
+
+    caption = seeds_caption(result, run_id)
+    return html.Div([sample_tag(result.sample, battle_caption(result)),
+                     html.Div(caption, className="sample-detail seeds-caption") if caption else None])
+
+
 def battle_meta(result) -> dict:
     """What a battle export states in every file: ticker, sample, window, costs and the shared-market flag."""
     return {"ticker": result.ticker, "sample": result.sample,

@@ -54,6 +54,59 @@ def leaderboard_rows(result) -> list[dict]:
     return rows
 
 
+BEHAVIOUR = {"long": "always long", "flat": "always flat", "buy_and_hold": "like buy-and-hold"}
+
+
+def seed_rows(result) -> list[dict]:
+    """One row per agent across its training seeds (raw numbers): median and range of net return and Sharpe,
+    seeds beating buy-and-hold, the p-value of the shown (median) seed against buy-and-hold, trivial flag."""
+    rows = []
+    for c in result.contestants:
+        if c.kind != "agent" or not c.seed_stats:
+            continue
+        stats = c.seed_stats.get("stats", {})
+        ret, sharpe = stats.get("total_return", {}), stats.get("sharpe", {})
+        rows.append({
+            "contestant": c.label, "name": c.name, "n_seeds": int(c.seed_stats.get("n_seeds", 0)),
+            "shown_seed": c.representative_seed,
+            "return_median": _num(ret.get("median")), "return_min": _num(ret.get("min")),
+            "return_max": _num(ret.get("max")),
+            "sharpe_median": _num(sharpe.get("median")), "sharpe_min": _num(sharpe.get("min")),
+            "sharpe_max": _num(sharpe.get("max")),
+            "beats": f"{c.seed_stats.get('beats', 0)} of {c.seed_stats.get('n_seeds', 0)}",
+            "p_value": _num(c.significance.get("p_value")),
+            "behaviour": BEHAVIOUR.get(c.trivial.get("code"), "—"),
+        })
+    return rows
+
+
+def luck_notes(result) -> list:
+    """The plain sentences above the seed table: the deflated Sharpe ratio of the best try, the bootstrap's
+    block length, each trivial policy, and why anything is missing."""
+    agents = [c for c in result.contestants if c.kind == "agent"]
+    if not agents:
+        return [html.P("No agents in this battle: nothing to test against luck.", className="text-muted")]
+    items = []
+    if result.deflated_sentence:
+        p = fmt.finite(result.deflated.get("p_value")) if result.deflated else None
+        colour = "neon-pos" if p is not None and p < 0.05 else "neon-neg"
+        items.append(html.Li(html.Strong(result.deflated_sentence, className=colour)))
+    blocks = [fmt.finite(c.significance.get("block_length")) for c in agents if c.significance]
+    blocks = [b for b in blocks if b is not None]
+    if blocks:
+        days = len(result.dates) - 1
+        items.append(html.Li(
+            f"p vs B&H: paired stationary bootstrap of the Sharpe difference on the same {days:,} days, "
+            f"2,000 resamples, mean block length {blocks[0]:.1f} days (n^1/3); one-sided. The deflated Sharpe "
+            "ratio corrects the best agent x seed for the number of tries (Bailey and Lopez de Prado)."))
+    for c in agents:
+        if c.trivial.get("sentence"):
+            items.append(html.Li(c.trivial["sentence"], className="neon-neg"))
+    if result.significance_note:
+        items.append(html.Li(result.significance_note, className="text-muted"))
+    return [html.Ul(items, className="mb-2")]
+
+
 def arena_kpis(result) -> list:
     agents = [c for c in result.contestants if c.kind == "agent"]
     bh = next((c for c in result.contestants if c.name == "buy_and_hold"), None)
@@ -197,15 +250,16 @@ def arena_outputs(ticker, window, start, end, commission, slippage, source=None,
 
 
 def board_outputs(spec_dict: dict | None, source=None) -> tuple:
-    """(equity figure, leaderboard rows) of the battle in the spec store (cached: the battle already ran)."""
+    """(equity figure, leaderboard rows, seed rows, luck notes) of the battle in the spec store (cached: the
+    battle already ran)."""
     if not spec_dict:
-        return no_update, no_update
+        return no_update, no_update, no_update, no_update
     try:
         result = _result(spec_dict, source)
     except Exception as exc:  # noqa: BLE001 - the battle callback already showed the message
         unexpected_error_alert(exc, "drawing the equity curves") if not isinstance(exc, ValueError) else None
-        return no_update, no_update
-    return battle_figures(result)[1], leaderboard_rows(result)
+        return no_update, no_update, no_update, no_update
+    return battle_figures(result)[1], leaderboard_rows(result), seed_rows(result), luck_notes(result)
 
 
 def stress_outputs(spec_dict: dict | None, source=None):
@@ -310,6 +364,8 @@ def register(app, settings) -> None:
     @app.callback(
         Output(ids.ARN_EQUITY, "figure"),
         Output(ids.ARN_BOARD, "rowData"),
+        Output(ids.ARN_SEEDS, "rowData"),
+        Output(ids.ARN_LUCK, "children"),
         Input(ids.BATTLE_SPEC, "data"),
         State(ids.SESSION, "data"),
     )

@@ -9,15 +9,14 @@ from dash import Input, Output, State, ctx, no_update
 
 from callbacks import (
     BattleSource,
-    battle_caption,
     battle_file_stem,
+    battle_header,
     battle_meta,
     error_alert,
     failed,
     unexpected_error_alert,
 )
 from layouts import fmt, grid, ids, state
-from layouts.components import sample_tag
 from layouts.journal import JOURNAL_COLUMNS
 
 
@@ -60,7 +59,7 @@ def journal_outputs(query, session_spec, contestants, side, source=None, market_
         return failed(exc, 4, 3, "building the journal")
     result = view.result
     options = [{"label": c.label, "value": c.name} for c in result.contestants]
-    header = sample_tag(result.sample, battle_caption(result))
+    header = battle_header(result, view.spec.run_id)
     notes = [message] if message else []
     if not view.agents_ready:
         notes.append(view.agents_message + " The journal lists the benchmarks only.")

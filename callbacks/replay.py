@@ -8,8 +8,8 @@ from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from callbacks import (
     BattleSource,
-    battle_caption,
     battle_file_stem,
+    battle_header,
     battle_meta,
     error_alert,
     failed,
@@ -18,7 +18,6 @@ from callbacks import (
 from core import service
 from layouts import grid, ids, state
 from layouts.battle_figures import high_low, replay_base_figure
-from layouts.components import sample_tag
 
 CONTEXT_BARS = 60
 """Bars before the window drawn in grey, so the first view already reads as a chart."""
@@ -119,7 +118,7 @@ def replay_outputs(query, session_spec=None, source=None, market_choice=None) ->
         if d.year != last_year:
             marks[i] = {"label": str(d.year)}
             last_year = d.year
-    header = sample_tag(result.sample, battle_caption(result))
+    header = battle_header(result, view.spec.run_id)
     return replay_payload(result), n - 1, marks, 0, header, alert, 1
 
 

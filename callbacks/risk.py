@@ -11,8 +11,8 @@ from dash import Input, Output, State, ctx, no_update
 
 from callbacks import (
     BattleSource,
-    battle_caption,
     battle_file_stem,
+    battle_header,
     battle_meta,
     error_alert,
     failed,
@@ -20,7 +20,7 @@ from callbacks import (
 )
 from core import service
 from layouts import fmt, grid, ids, state
-from layouts.components import kpi, sample_tag
+from layouts.components import kpi
 from layouts.risk import DEFAULT_CONTESTANTS, VAR_COLUMNS
 
 METHOD_LABELS = {"historical": "Historical", "parametric": "Parametric (normal)", "cornish_fisher": "Cornish-Fisher"}
@@ -111,7 +111,7 @@ def load_outputs(query, session_spec, market_choice, source=None) -> tuple:
     have = [c.name for c in result.contestants]
     chosen = [n for n in DEFAULT_CONTESTANTS if n in have] or have
     focus = "buy_and_hold" if "buy_and_hold" in have else have[0]
-    return spec, sample_tag(result.sample, battle_caption(result)), alert, options, options, chosen, focus
+    return spec, battle_header(result, view.spec.run_id), alert, options, options, chosen, focus
 
 
 _FIGURES = service.LRU(maxsize=64)

@@ -101,6 +101,36 @@ BOARD_COLUMNS = [
 ]
 
 
+SEED_COLUMNS = [
+    grid.col("contestant", "Agent", tip="A trained PPO personality: every training seed battled on this window",
+             min_width=132, key=True),
+    grid.col("n_seeds", "Seeds", "count", tip="Training seeds of this personality (same data, same budget)"),
+    grid.col("shown_seed", "Seed shown", "count",
+             tip="The median seed by net total return: the one every chart, the leaderboard, Replay and Journal "
+                 "show"),
+    grid.col("return_median", "Return (median)", "signed_pct", rule="sign", key=True,
+             tip="Median net total return across the seeds, after every cost"),
+    grid.col("return_min", "Return range", "signed_pct", interval_high="return_max", min_width=130,
+             tip="Lowest to highest net total return of any seed: what luck of the training seed alone does"),
+    grid.col("sharpe_median", "Sharpe (median)", "ratio", rule="sign", tip="Median annualised Sharpe across seeds"),
+    grid.col("sharpe_min", "Sharpe range", "ratio", interval_high="sharpe_max", min_width=112,
+             tip="Lowest to highest annualised Sharpe of any seed"),
+    grid.col("beats", "Beats B&H", key=True, tip="In how many seeds the net return beats buy-and-hold's"),
+    grid.col("p_value", "p vs B&H", "number", digits=2, key=True,
+             tip="One-sided p-value that the shown seed's Sharpe beats buy-and-hold's: paired stationary block "
+                 "bootstrap of the Sharpe difference on the same days (mean block length below). Small = "
+                 "unlikely to be luck; 0.05 is the usual bar"),
+    grid.col("behaviour", "Behaviour", rule="flag", min_width=150,
+             tip="Trivial-policy check on the shown seed: long or flat on at least 95% of bars, or daily returns "
+                 "correlated above 0.98 with buy-and-hold, means the agent learned no real strategy"),
+]
+
+
+def seed_grid():
+    return grid.data_grid(ids.ARN_SEEDS, SEED_COLUMNS, height="auto", export_name="seeds", filters=False,
+                          dash_grid_options={"domLayout": "autoHeight"})
+
+
 def leaderboard_grid():
     return grid.data_grid(ids.ARN_BOARD, BOARD_COLUMNS, height="auto", export_name="leaderboard", filters=False,
                           dash_grid_options={"domLayout": "autoHeight"},  # eight rows: no inner scrolling
@@ -133,10 +163,16 @@ def layout(**query) -> html.Div:
                                               config=GRAPH_CONFIG),
              right=html.Small("filled marker = buy, open marker = sell; click a legend entry to hide an agent",
                               className="text-muted")),
-        card("Leaderboard · net of costs · hover a header for its definition", leaderboard_grid(),
-             right=downloads),
+        card("Leaderboard · net of costs · agents: their median seed · hover a header for its definition",
+             leaderboard_grid(), right=downloads),
+        card("Across seeds and against luck", [
+            html.Div(id=ids.ARN_LUCK, className="luck-notes"),
+            seed_grid(),
+        ], right=html.Small("is an edge more than the luck of one training seed or of the window?",
+                            className="text-muted")),
         dbc.Row([
-            dbc.Col(card("Equity against the market", dcc.Loading(dcc.Graph(
+            dbc.Col(card("Equity against the market · agents: median seed, band = every seed's range",
+                         dcc.Loading(dcc.Graph(
                 id=ids.ARN_EQUITY, figure=empty_figure("Running the battle...", 420), config=GRAPH_CONFIG),
                 type="dot", color="#00f0ff", delay_show=250)), lg=7),
             dbc.Col(card("Cost stress: net return at 0 / 10 / 25 / 50 bps per fill", [

@@ -91,8 +91,22 @@ def battle_candles_figure(result, height: int = 560, upto: int | None = None) ->
     return fig
 
 
+def _seed_band(fig: go.Figure, dates, c, start: float) -> None:
+    """The min-max band of an agent's equity across its training seeds, behind its median-seed line; it hides
+    and shows with the agent's legend entry (same legend group)."""
+    low = _round(100 * np.asarray(c.equity_low, dtype=float) / start, 1)
+    high = _round(100 * np.asarray(c.equity_high, dtype=float) / start, 1)
+    fill = theme.rgba(c.colour, 0.13)
+    fig.add_trace(go.Scatter(x=dates, y=low, mode="lines", line=dict(width=0), legendgroup=c.name, showlegend=False,
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=dates, y=high, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=fill,
+                             legendgroup=c.name, showlegend=False, name=f"{c.label} seeds",
+                             hovertemplate=f"{len(c.seed_runs)} seeds: %{{y:.1f}} max<extra></extra>"))
+
+
 def equity_figure(result, height: int = 420) -> go.Figure:
-    """Every contestant's equity (indexed to 100 at the window's start) against the market itself."""
+    """Every contestant's equity (indexed to 100 at the window's start) against the market itself; each agent
+    is its median seed with the band of all its seeds (min to max) behind it."""
     dates = _dates(result)
     fig = go.Figure()
     market = 100 * np.asarray(result.close, dtype=float) / float(result.close[0])
@@ -102,6 +116,8 @@ def equity_figure(result, height: int = 420) -> go.Figure:
     for c in result.contestants:
         eq = 100 * np.asarray(c.equity, dtype=float) / float(c.equity[0])
         is_agent = c.kind == "agent"
+        if is_agent and c.equity_low is not None and len(c.seed_runs) > 1:
+            _seed_band(fig, dates, c, float(c.equity[0]))
         fig.add_trace(go.Scatter(
             x=dates, y=_round(eq, 1), name=c.label, mode="lines", legendgroup=c.name, hovertemplate="%{y:.1f}",
             line=dict(color=c.colour, width=2.4 if is_agent else 1.4,

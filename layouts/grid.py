@@ -17,7 +17,7 @@ How a page builds a table (the Risk and Forecast pages do the same):
 `col()` kinds are those of layouts.fmt (pct, signed_pct, ratio, signed_ratio, money, bps, count, price,
 number) plus "text" and "date" (YYYY-MM-DD strings). Numeric kinds sort as numbers and filter with a number
 filter; formatting happens in the browser with the same rules as Python's fmt. `rule=` colours cells:
-"sign" (positive green / negative red), "verdict" (YES green / no red), "side" (buy green / sell red);
+"sign" (positive green / negative red), "verdict" (YES green / no red), "side" (buy green / sell red), "flag" (anything but "—" red);
 the CSS lives in assets/10-neon.css (.neon-grid ...). `key=True` columns stay on a phone (narrow grids
 hide the others, assets/dashAgGridFunctions.js neonResponsive).
 
@@ -47,6 +47,7 @@ RULES = {
     "sign": {"neon-pos": "params.value > 0", "neon-neg": "params.value < 0"},
     "verdict": {"neon-yes": "params.value === 'YES'", "neon-no": "params.value === 'no'"},
     "side": {"neon-buy": "params.value === 'buy'", "neon-sell": "params.value === 'sell'"},
+    "flag": {"neon-no": "params.value !== '—'"},
 }
 """Colour rules (class -> condition); dash-ag-grid evaluates the strings with its CSP-safe parser."""
 

@@ -70,6 +70,8 @@ JRN_HEADER = "jrn-header"
 JRN_SUMMARY = "jrn-summary"
 RPL_FOLLOW = "rpl-follow"
 ARN_SHARED = "arn-shared"
+ARN_SEEDS = "arn-seeds"                # per personality across training seeds, and its p-value
+ARN_LUCK = "arn-luck"                  # the deflated-Sharpe sentence and the trivial-policy flags
 ARN_AGENTS = "arn-agents"              # agent picker: shipped or one of this session's runs
 ARN_AGENTS_CARD = "arn-agents-card"    # the picked run's model card, opened in the page
 

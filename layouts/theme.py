@@ -23,6 +23,13 @@ FONT = "'JetBrains Mono', 'Fira Code', 'DejaVu Sans Mono', Menlo, Consolas, mono
 
 TEMPLATE_NAME = "neon"
 
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    """"#rrggbb" as a translucent "rgba(r, g, b, alpha)" (bands and fills behind a line of that colour)."""
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha:g})"
+
 _template = go.layout.Template(
     layout=go.Layout(
         paper_bgcolor=PANEL,

@@ -7,6 +7,7 @@ import io
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from dash import no_update
@@ -30,7 +31,7 @@ def test_out_of_sample_battle_shows_every_agent_with_markers_and_a_leaderboard()
     tag, alert, kpis, candles, spec, dates_disabled, *invalid, ticker_disabled = arena.arena_outputs(
         "AAPL", "out-of-sample", None, None, 10, 5, MODELS)
     assert invalid == [False, False] and ticker_disabled is False and spec["agents"] == "shipped"
-    equity, rows = arena.board_outputs(spec, MODELS)  # the second callback, on the spec store
+    equity, rows, seeds, luck = arena.board_outputs(spec, MODELS)  # the second callback, on the spec store
     assert "OUT-OF-SAMPLE" in _text(tag) and "costs 10 + 5 bps" in _text(tag)
     marker_names = {t["name"] for t in candles["data"] if t.get("mode") == "markers"}
     for label in ("Conservative", "Aggressive", "Momentum", "Mean-Reversion"):
@@ -41,7 +42,48 @@ def test_out_of_sample_battle_shows_every_agent_with_markers_and_a_leaderboard()
     assert returns == sorted(returns, reverse=True)  # ranked by net return
     assert {"sharpe", "sharpe_ci_low", "sharpe_ci_high", "max_drawdown", "costs_paid", "beats"} <= set(rows[0])
     assert spec["window"] == "out-of-sample" and dates_disabled is True
-    assert len(equity["data"]) == 1 + 8  # the market itself plus every contestant
+    lines = [t for t in equity["data"] if t.get("showlegend") is not False]
+    assert len(lines) == 1 + 8  # the market itself plus every contestant
+
+
+def _values(y) -> np.ndarray:
+    """A figure dict's numbers: plotly 6 writes numpy arrays as {"dtype", "bdata"} (base64)."""
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    return np.asarray(y, dtype=float)
+
+
+@needs_models
+def test_the_arena_shows_each_personality_across_its_seeds_and_against_luck():
+    spec = arena.arena_outputs("TSLA", "out-of-sample", None, None, 10, 5, MODELS)[4]
+    equity, rows, seeds, luck = arena.board_outputs(spec, MODELS)
+    result = service.run_arena(service.BattleSpec.from_dict(spec), models_dir=MODELS).result
+    agents = {c.name: c for c in result.contestants if c.kind == "agent"}
+    # a min-max band behind each agent's median-seed line, in the agent's legend group
+    bands = [t for t in equity["data"] if t.get("fill") == "tonexty"]
+    assert sorted(t["legendgroup"] for t in bands) == sorted(agents)
+    for band in bands:
+        c = agents[band["legendgroup"]]
+        top, line = _values(band["y"]), _values(next(t for t in equity["data"] if t.get("name") == c.label)["y"])
+        assert top.max() == pytest.approx(100 * float(np.max(c.equity_high)) / float(c.equity[0]), abs=0.06)
+        assert np.all(line <= top + 0.05)  # the median seed's line runs inside its band
+    # the seed table: median and range across 5 seeds, k of 5, p-value, the behaviour flag
+    assert [r["name"] for r in seeds] == list(agents)
+    for row in seeds:
+        c = agents[row["name"]]
+        returns = sorted(run.metrics["total_return"] for run in c.seed_runs)
+        assert row["n_seeds"] == 5 and row["shown_seed"] == c.representative_seed
+        assert row["return_min"] == pytest.approx(returns[0]) and row["return_max"] == pytest.approx(returns[-1])
+        assert row["return_median"] == pytest.approx(returns[2])
+        assert row["beats"] == f"{c.seed_stats['beats']} of 5"
+        assert 0 <= row["p_value"] <= 1 and row["p_value"] == pytest.approx(c.significance["p_value"])
+        assert row["behaviour"] == arena.BEHAVIOUR.get(c.trivial.get("code"), "—")
+    text = _text(luck)
+    assert result.deflated_sentence and result.deflated_sentence in text and "After 20 tries" in text
+    assert "mean block length" in text
+    for c in agents.values():
+        if c.trivial.get("sentence"):
+            assert c.trivial["sentence"] in text
 
 
 @needs_models
@@ -132,6 +174,7 @@ def test_one_number_reads_the_same_on_board_and_in_replay():
 def test_replay_payload_carries_bars_agents_and_fixed_axes():
     data, slider_max, marks, value, header, alert, box = replay.replay_outputs(OOS, None, MODELS)
     assert alert is None and value == 0 and box == 1  # the box is one-based
+    assert "median of 5 training seeds" in _text(header) and "Conservative seed" in _text(header)
     assert len(data["context"]["dates"]) == replay.CONTEXT_BARS  # grey bars before the window
     assert data["context"]["dates"][-1] < data["dates"][0]
     n = len(data["dates"])
@@ -149,6 +192,7 @@ def test_journal_lists_every_fill_and_filters_by_side():
     _view, full = journal.battle_journal(OOS, MODELS)
     assert len(rows) == len(full) > 0
     assert {o["value"] for o in options} >= set(PERSONALITIES)
+    assert "median of 5 training seeds" in _text(header)
     buys = journal.journal_outputs(None, OOS, [], "buy", MODELS)[2]
     assert buys and all(r["side"] == "buy" for r in buys)
     momentum = journal.journal_outputs(None, OOS, ["momentum"], "all", MODELS)[2]
