@@ -523,6 +523,7 @@ def train_agent(
     import stable_baselines3
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.utils import set_random_seed
 
     from core.agents import run_policies
@@ -560,6 +561,9 @@ def train_agent(
         device="cpu",
         verbose=0,
     )
+    # SB3's default logger makes an empty /tmp/SB3-<time> folder per training, forever (a server that trains
+    # from the browser would pile them up); progress comes from our callback, so log nowhere.
+    model.set_logger(Logger(folder=None, output_formats=[]))
     label = f"{config.personality} on {ticker}"
     pers = get_personality(config.personality)
     callback = _make_callback(config.timesteps, progress, cancel, label, report, pers.name)

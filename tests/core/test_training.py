@@ -173,6 +173,14 @@ def test_progress_is_called_with_increasing_fractions(frame):
     assert "momentum" in seen[0][1]
 
 
+def test_training_leaves_no_logger_folder_in_the_temp_dir(tmp_path, frame, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # SB3's default logger would write here
+    train_agent(_tiny(), frame=frame, save=False)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("SB3-")] == []
+
+
 def test_cancel_stops_training_and_writes_nothing(tmp_path, frame):
     calls = []
 
