@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import grid, ids, state
-from layouts.components import page_header
+from layouts.components import card, page_header
 from layouts.figures import empty_figure
 
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": True}
@@ -55,14 +55,6 @@ def controls(spec: dict) -> dbc.Card:
                             ". A run battles on its own data: the ticker is the run's."],
                            className="text-muted"), md=7),
     ], className="g-3 align-items-end mt-1")]), className="neon-card mb-3")
-
-
-def card(title, body, right=None, class_name="") -> dbc.Card:
-    return dbc.Card([
-        dbc.CardHeader(html.Div([html.Span(title, className="card-title-neon"), html.Div(right)],
-                                className="d-flex justify-content-between align-items-center")),
-        dbc.CardBody(body),
-    ], className=f"neon-card mb-3 {class_name}".strip())
 
 
 BOARD_COLUMNS = [

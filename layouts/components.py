@@ -104,3 +104,10 @@ def coming_soon(title: str, subtitle: str, features: list[str], status: str) -> 
             ),
         ]
     )
+
+
+def card(title, body, right=None, class_name: str = "") -> dbc.Card:
+    """A neon panel: a title (left) and optional controls (right) in the header, then the body."""
+    header = html.Div([html.Span(title, className="card-title-neon"), html.Div(right)],
+                      className="d-flex justify-content-between align-items-center flex-wrap gap-2")
+    return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className=f"neon-card mb-3 {class_name}".strip())

@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import grid, ids
-from layouts.components import page_header
+from layouts.components import card, page_header
 from layouts.figures import empty_figure
 from layouts.forecast_view import TABLE_COLUMNS
 
@@ -19,14 +19,6 @@ EFFORTS = [
     {"label": "Standard", "value": "standard"},
     {"label": "Thorough", "value": "thorough"},
 ]
-
-
-def _card(title, body, right=None, class_name="") -> dbc.Card:
-    return dbc.Card([
-        dbc.CardHeader(html.Div([html.Span(title, className="card-title-neon"), html.Div(right)],
-                                className="d-flex justify-content-between align-items-center")),
-        dbc.CardBody(body),
-    ], className=f"neon-card mb-3 {class_name}".strip())
 
 
 def controls(ticker: str, horizon: int) -> dbc.Card:
@@ -98,17 +90,17 @@ def layout(ticker: str | None = None, horizon: str | None = None, **_query) -> h
         html.Div(id=ids.FC_ALERT),
         html.Div(id=ids.FC_VERDICT),
         html.Div(id=ids.FC_KPIS, className="kpi-row"),
-        _card("Forecast against the history",
+        card("Forecast against the history",
               dcc.Graph(id=ids.FC_CHART, figure=empty_figure("Run a forecast to see it here.", 520),
                         config=GRAPH_CONFIG),
               right=html.Small("bands: split-conformal 80% / 95%, calibrated before the backtest",
                                className="text-muted")),
         dbc.Row([
-            dbc.Col(_card("Backtest: rolling origins, out-of-sample", [
+            dbc.Col(card("Backtest: rolling origins, out-of-sample", [
                 dcc.Graph(id=ids.FC_BACKTEST_CHART, figure=empty_figure("No backtest yet.", 360),
                           config=GRAPH_CONFIG),
             ]), lg=6),
-            dbc.Col(_card("Errors per method (backtest)", [
+            dbc.Col(card("Errors per method (backtest)", [
                 grid.data_grid(ids.FC_TABLE, TABLE_COLUMNS, height=250, export_name="forecast_backtest"),
                 method_note(),
             ], right=html.Div([
@@ -116,7 +108,7 @@ def layout(ticker: str | None = None, horizon: str | None = None, **_query) -> h
                 dbc.Button("Excel", id=ids.FC_XLSX, size="sm", color="secondary", n_clicks=0),
             ], className="d-flex gap-2")), lg=6),
         ]),
-        _card("Model card", html.Div(id=ids.FC_CARD, children=html.Small("No model yet.", className="text-muted"))),
+        card("Model card", html.Div(id=ids.FC_CARD, children=html.Small("No model yet.", className="text-muted"))),
         dcc.Store(id=ids.FC_UPLOAD_STORE),
         dcc.Store(id=ids.FC_RESULT),
         dcc.Interval(id=ids.FC_POLL, interval=700, disabled=True),

@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import grid, ids, state
-from layouts.components import page_header
+from layouts.components import card, page_header
 from layouts.figures import empty_figure
 
 GRAPH_CONFIG = {"displaylogo": False, "scrollZoom": False}
@@ -40,14 +40,6 @@ DRAWDOWN_COLUMNS = [
 ]
 
 
-def _card(title, body, right=None) -> dbc.Card:
-    return dbc.Card([
-        dbc.CardHeader(html.Div([html.Span(title, className="card-title-neon"), html.Div(right)],
-                                className="d-flex justify-content-between align-items-center")),
-        dbc.CardBody(body),
-    ], className="neon-card mb-3")
-
-
 def _graph(id_: str, message: str, height: int = 360) -> dcc.Loading:
     return dcc.Loading(dcc.Graph(id=id_, figure=empty_figure(message, height), config=GRAPH_CONFIG),
                        type="dot", color="#00f0ff", delay_show=250)
@@ -75,30 +67,30 @@ def layout(**query) -> html.Div:
         html.Div(id=ids.RSK_ALERT),
         controls(),
         html.Div(id=ids.RSK_KPIS, className="kpi-row"),
-        _card("Value at Risk and expected shortfall · daily simple returns, net of costs",
+        card("Value at Risk and expected shortfall · daily simple returns, net of costs",
               [grid.data_grid(ids.RSK_TABLE, VAR_COLUMNS, height=420, filter_row=False),
                html.Small(id=ids.RSK_NOTES, className="text-muted")],
               right=html.Div([dbc.Button("CSV", id=ids.RSK_CSV, size="sm", color="secondary", n_clicks=0),
                               dbc.Button("Excel", id=ids.RSK_XLSX, size="sm", color="secondary", n_clicks=0)],
                              className="d-flex gap-2")),
         dbc.Row([
-            dbc.Col(_card("Return distribution with its VaR and CVaR", _graph(ids.RSK_HIST, "Loading...")), lg=5),
-            dbc.Col(_card("Is the VaR right? One-day-ahead backtest", [
+            dbc.Col(card("Return distribution with its VaR and CVaR", _graph(ids.RSK_HIST, "Loading...")), lg=5),
+            dbc.Col(card("Is the VaR right? One-day-ahead backtest", [
                 html.Div(id=ids.RSK_VERDICT, className="risk-verdict mb-2"),
                 _graph(ids.RSK_ROLLING, "Loading..."),
             ]), lg=7),
         ]),
         dbc.Row([
-            dbc.Col(_card("Underwater: drawdown from the running peak", _graph(ids.RSK_UNDERWATER, "Loading...")),
+            dbc.Col(card("Underwater: drawdown from the running peak", _graph(ids.RSK_UNDERWATER, "Loading...")),
                     lg=7),
-            dbc.Col(_card("Worst drawdowns", grid.data_grid(ids.RSK_DRAWDOWNS, DRAWDOWN_COLUMNS, height=360)),
+            dbc.Col(card("Worst drawdowns", grid.data_grid(ids.RSK_DRAWDOWNS, DRAWDOWN_COLUMNS, height=360)),
                     lg=5),
         ]),
-        _card("Monthly returns (compounded) of the focus contestant", _graph(ids.RSK_MONTHLY, "Loading...", 260)),
+        card("Monthly returns (compounded) of the focus contestant", _graph(ids.RSK_MONTHLY, "Loading...", 260)),
         dbc.Row([
-            dbc.Col(_card("Correlation of daily returns: the contestants", _graph(ids.RSK_CORR, "Loading...", 380)),
+            dbc.Col(card("Correlation of daily returns: the contestants", _graph(ids.RSK_CORR, "Loading...", 380)),
                     lg=6),
-            dbc.Col(_card("Correlation of the bundled assets", _graph(ids.RSK_ASSET_CORR, "Loading...", 380)),
+            dbc.Col(card("Correlation of the bundled assets", _graph(ids.RSK_ASSET_CORR, "Loading...", 380)),
                     lg=6),
         ]),
         state.query_store(ids.RSK_QUERY, query),

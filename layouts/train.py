@@ -10,7 +10,7 @@ from dash import dcc, html
 from core import PERSONALITIES
 from core.personalities import get_personality
 from layouts import fmt, grid, ids
-from layouts.components import page_header
+from layouts.components import card, page_header
 from layouts.forecast import job_backend_note
 
 BUNDLED = ("AAPL", "TSLA", "BTC-USD")
@@ -58,12 +58,6 @@ RUN_COLUMNS = [
 
 def steps_label(steps: int) -> str:
     return f"{steps // 1000:,}k" if steps >= 1000 and steps % 1000 == 0 else f"{steps:,}"
-
-
-def _panel(title: str, body, right=None) -> dbc.Card:
-    header = html.Div([html.Span(title, className="card-title-neon"), html.Div(right)],
-                      className="d-flex justify-content-between align-items-center flex-wrap gap-2")
-    return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="neon-card mb-3")
 
 
 def controls(ticker: str, minimum: int) -> dbc.Card:
@@ -140,10 +134,10 @@ def layout(ticker: str | None = None, **_query) -> html.Div:
                              "the arena."),
         controls(chosen or "AAPL", min_rows(0.2)),
         html.Div(id=ids.TR_ALERT),
-        _panel("Training progress", progress_rows(),
+        card("Training progress", progress_rows(),
                right=html.Small("mean episode reward: the shaped reward each agent learns from, last 20 episodes",
                                 className="text-muted")),
-        _panel("Your run", [
+        card("Your run", [
             html.Div(id=ids.TR_RUN_INFO, children=html.Small("No run yet: train one, or pick one of this "
                                                              "session's runs.", className="text-muted")),
             grid.data_grid(ids.TR_METRICS, METRIC_COLUMNS, height=320, filters=False, export_name="train_metrics"),
@@ -153,7 +147,7 @@ def layout(ticker: str | None = None, **_query) -> html.Div:
             dcc.Link("Battle with these agents", id=ids.TR_BATTLE_LINK, href="/arena",
                      className="btn btn-outline-info btn-sm disabled", style={"whiteSpace": "nowrap"}),
         ], className="d-flex gap-2 align-items-center")),
-        _panel("Runs in this session", [
+        card("Runs in this session", [
             grid.data_grid(ids.TR_RUNS, RUN_COLUMNS, height=240, export_name="train_runs"),
             html.Small("Runs belong to this browser session; the server keeps the newest ones and removes the "
                        "oldest first.", className="text-muted"),
