@@ -337,6 +337,10 @@ def queue_message(ahead: int, max_jobs: int) -> str:
     return f"{line}; {max_jobs} run at once on this server. You can cancel while waiting."
 
 
+OUT_OF_MEMORY = ("The job ran out of memory and stopped; nothing was kept. Ask for less (fewer timesteps or "
+                 "personalities, a shorter history or a quicker effort) or try again when the server is quieter.")
+
+
 def run_job(board: JobBoard, *, session: str, kind: str, request: dict,
             set_progress: Callable[[JobProgress], None], work: Callable[[JobHandle], Any],
             poll_seconds: float = 0.5) -> tuple[str, Any]:
@@ -381,6 +385,10 @@ def run_job(board: JobBoard, *, session: str, kind: str, request: dict,
             return "cancelled", status.message
         except ValueError as exc:  # bad input or a refusal from core: its message is written for users
             status.state, status.message = "failed", str(exc)
+            return "failed", status.message
+        except MemoryError:  # the job's own process ran out: the server lives on, the user can ask for less
+            log.warning("job %s (%s) ran out of memory", status.token, kind)
+            status.state, status.message = "failed", OUT_OF_MEMORY
             return "failed", status.message
         except Exception as exc:  # noqa: BLE001 - a bug: logged with its trace, the page shows a reference
             ref = uuid.uuid4().hex[:8]

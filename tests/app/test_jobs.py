@@ -161,6 +161,13 @@ def test_cancel_while_queued_and_failures_free_the_slot(spec):
                              work=bug)
     assert state == "failed" and "Reference:" in message and "boom" not in message
 
+    def too_big(handle):
+        raise MemoryError()
+
+    state, message = run_job(board, session=SESSION, kind="test", request={}, set_progress=lambda p: None,
+                             work=too_big)
+    assert state == "failed" and "ran out of memory" in message and "Ask for less" in message
+
     def cancelled_inside(handle):
         raise JobCancelled()
 
