@@ -182,6 +182,24 @@ def install(app) -> None:
 
     server.view_functions[dispatch] = guarded_dispatch
 
+    @server.after_request
+    def _unknown_page_is_404(response):
+        # Dash serves its index for any path and draws the not-found page in the browser; the status must
+        # still say 404, or crawlers, monitors and caches take /etc/passwd or /arenaa for real pages.
+        if (request.method == "GET" and request.endpoint in index_endpoints and response.status_code == 200
+                and not _known_page(request.path)):
+            response.status_code = 404
+        return response
+
+    def _known_page(path: str) -> bool:
+        import dash
+
+        page = "/" + path[len(prefix):].strip("/") if path.startswith(prefix) else path
+        return page in {p["path"] for p in dash.page_registry.values()}
+
+    index_endpoints = {r.endpoint for r in server.url_map.iter_rules()
+                       if r.rule in (prefix, f"{prefix}<path:path>")}
+
     @server.errorhandler(DependencyException)
     def _unknown_bundle(exc):
         return reject(404, "no such component bundle")

@@ -273,3 +273,13 @@ def test_healthz_pings_redis_when_configured(tmp_path, redis_url):
     assert not usable and body["checks"]["redis"] == "unreachable" and body["status"] == "unavailable"
     assert time.perf_counter() - started < 3
     assert "127.0.0.1" not in json.dumps(body)
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/", 200), ("/market", 200), ("/arena?ticker=TSLA", 200), ("/forecast/", 200), ("/train", 200),
+    ("/etc/passwd", 404), ("/arenaa", 404), ("/market/extra", 404),
+])
+def test_unknown_pages_answer_404_with_the_apps_not_found_page(client, path, status):
+    response = client.get(path)
+    assert response.status_code == status, path
+    assert response.content_type.startswith("text/html") and b"_dash-renderer" in response.data  # the app draws it
