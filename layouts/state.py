@@ -198,6 +198,8 @@ def _valid_session_spec(session_spec) -> dict | None:
 def shared_ticker(battle_spec: dict | None, market_choice: dict | None) -> str | None:
     """The ticker the user chose last on either the Market or the Arena page (None: neither)."""
     b = battle_spec if isinstance(battle_spec, dict) else {}
+    if b.get("agents", SHIPPED) != SHIPPED and b.get("ticker") not in arena_tickers():
+        b = {}  # a run trained on an uploaded CSV: its name is no ticker the Market could load
     m = market_choice if isinstance(market_choice, dict) and market_choice.get("kind", "ticker") == "ticker" else {}
     if m.get("ticker") and float(m.get("updated") or 0) > float(b.get("updated") or 0):
         return m["ticker"]

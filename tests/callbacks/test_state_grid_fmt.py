@@ -90,6 +90,8 @@ def test_a_run_travels_in_the_battle_query_and_the_navbar_links():
     moved, _ = state.spec_from_query_and_session(None, {**spec, "updated": 1.0},
                                                  {"kind": "ticker", "ticker": "TSLA", "updated": 2.0})
     assert moved["ticker"] == "TSLA" and moved["agents"] == "shipped"
+    # a run trained on an uploaded file: the Market keeps its own ticker (the file's name is not one)
+    assert state.shared_ticker({**spec, "updated": 3.0}, {"kind": "ticker", "ticker": "TSLA", "updated": 2.0}) == "TSLA"
     forged, messages = state.parse_battle_query({"ticker": "AAPL", "agents": "../../etc/passwd"})
     assert forged["agents"] == "shipped" and "neither 'shipped' nor a run id" in messages[0]
 
