@@ -33,6 +33,7 @@ from tests.app.jobs_http import (
     ROOT,
     free_port,
     gunicorn,
+    handle_query,
     overlap,
     post,
     result,
@@ -56,7 +57,7 @@ def celery_url(redis_url):
 def _start_worker(name: str, url: str, folder: Path) -> tuple[subprocess.Popen, Path]:
     log = folder / f"{name}.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": url, "NEON_LIVE_DATA": "0", "NEON_MAX_JOBS": "2",
-           "NEON_JOB_CACHE_DIR": str(folder / f"{name}-jobs")}
+           "NEON_JOB_CACHE_DIR": str(folder / f"{name}-jobs"), "NEON_RUNS_DIR": str(folder / "runs")}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "tests.app.tiny_celery_worker", "worker", "--pool=prefork",
@@ -96,7 +97,7 @@ def workers(celery_url, folder):
 @pytest.fixture(scope="module")
 def web(celery_url, workers, folder):
     env = {"REDIS_URL": celery_url, "NEON_LIVE_DATA": "0", "NEON_MAX_JOBS": "2",
-           "NEON_JOB_CACHE_DIR": str(folder / "web-jobs")}
+           "NEON_JOB_CACHE_DIR": str(folder / "web-jobs"), "NEON_RUNS_DIR": str(folder / "runs")}
     with gunicorn(env, folder / "gunicorn.log") as base:
         yield base
 
@@ -142,6 +143,75 @@ def test_progress_and_the_result_arrive_from_a_celery_worker(web, board, celery_
     # nothing of the job is left in Redis but its small records: the result was handed out and cleared
     key = handles["cacheKey"].split("~")[0]
     assert redis.Redis.from_url(celery_url).get(key) is None
+
+
+def _train(web, session: str, steps: int) -> tuple[dict, dict]:
+    """Click Train for two personalities (two spawned trainer processes): (request body, job handles)."""
+    from tests.app.test_train_jobs_http import train_body
+
+    body = train_body(session, seed=0)
+    values = {"tr-personalities": ["momentum", "conservative"], "tr-steps": steps}
+    body["state"] = [{**s, "value": values.get(s["id"], s["value"])} for s in body["state"]]
+    status, handles = post(web, body)
+    assert status == 200 and "cacheKey" in handles, (status, handles)
+    return body, handles
+
+
+def _trainers() -> set[int]:
+    """Spawned trainer processes (core.training) below this module's Celery workers."""
+    import psutil
+
+    found = set()
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "spawn_main" not in cmd:
+            continue
+        try:
+            parents = [" ".join(a.cmdline()) for a in p.parents()]
+        except psutil.Error:
+            continue
+        if any("tests.app.tiny_celery_worker" in c for c in parents):
+            found.add(p.info["pid"])
+    return found
+
+
+def test_training_runs_on_a_prefork_worker_and_the_run_is_listed_for_its_session(web, board, workers):
+    # a prefork pool child is daemonic; the job spawns two trainer processes (app.worker._allow_children)
+    from core.runs import list_runs
+
+    session = "sess-celery-train-0001"
+    body, handles = _train(web, session, 128)
+    deadline, response = time.time() + 180, None
+    while time.time() < deadline and response is None:
+        status, payload = post(web, body, handle_query(handles))
+        assert status in (200, 204), status
+        response = (payload or {}).get("response")
+        time.sleep(0.5)
+    assert response and "tr-result" in response, response
+    run = response["tr-result"]["data"]["run"]
+    assert sorted(run["personalities"]) == ["conservative", "momentum"]
+    job = handles["job"].split("~")[0]
+    assert any(job in log.read_text() for log in workers.glob("w*.log"))  # it ran on a Celery worker
+    assert [r.run_id for r in list_runs(workers / "runs", session)] == [run["run_id"]]
+    assert board.status(session, "train").state == "done" and board.running() == 0
+
+
+def test_cancelling_a_training_on_celery_stops_its_trainers_and_keeps_no_run(web, board, workers):
+    from core.runs import list_runs
+
+    session = "sess-celery-train-0002"
+    before = _trainers()
+    body, handles = _train(web, session, 150_000)
+    _wait(lambda: len(_trainers() - before) >= 2, timeout=60, what="two trainer processes")
+    cancel = {"output": "tr-cancel.id", "outputs": {"id": "tr-cancel", "property": "id"},
+              "inputs": [{"id": "tr-cancel", "property": "n_clicks", "value": 1}],
+              "changedPropIds": ["tr-cancel.n_clicks"], "state": []}
+    status, _payload = post(web, cancel, "?" + urllib.parse.urlencode({"cancelJob": handles["job"]}))
+    assert status in (200, 204)
+    _wait(lambda: board.running() == 0, timeout=30, what="the slot to free")
+    _wait(lambda: not (_trainers() - before), timeout=30, what="the trainers to stop")
+    assert board.status(session, "train").state in ("cancelled", "failed")
+    assert list_runs(workers / "runs", session) == []
 
 
 def test_the_bound_holds_across_two_workers(web, board):
