@@ -1,4 +1,5 @@
-"""`python -m bench` (make bench): run every benchmark module in bench/ and print their figures."""
+"""`python -m bench` (make bench): run every benchmark module in bench/ (but BY_NAME_ONLY) and print their figures.
+`python -m bench bench_web bench_train_load` runs only those named."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import time
 
 import bench
 
+BY_NAME_ONLY = {"bench_train_load"}
+"""Run only when named (`python -m bench bench_train_load`): two training jobs take minutes on 2 cores."""
+
 
 def main(argv: list[str]) -> int:
     wanted = set(argv)
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     failed = []
     for name in names:
-        if wanted and name not in wanted:
+        if (wanted and name not in wanted) or (not wanted and name in BY_NAME_ONLY):
             continue
         print(f"\n=== {name} ===", flush=True)
         start = time.perf_counter()
