@@ -5,8 +5,8 @@
 The scale-out deployment on this machine: a private redis-server, ONE Celery worker of the app (`celery -A
 app.worker worker --concurrency=$NEON_WORKER_CONCURRENCY`, default 2, as `make worker`) and gunicorn with 2
 workers (deploy/gunicorn.conf.py, wsgi:server), offline data, private job / runs / data-cache folders.
---pool picks the Celery pool: prefork (`make worker`'s) or threads (jobs in threads of the worker's main
-process: its pool processes are daemonic, and multiprocessing refuses them children, celery/celery#1709).
+--pool picks the Celery pool: prefork (`make worker`'s; app.worker lets its pool processes start the
+trainers, celery/celery#1709) or threads (jobs in threads of the worker's main process).
 
 1. idle: the market page's figure callback (the body the renderer sends when the ticker changes, built from
    /_dash-dependencies), --requests requests from --clients concurrent clients: p50/p95/p99;
