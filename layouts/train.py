@@ -94,9 +94,9 @@ def controls(ticker: str, minimum: int) -> dbc.Card:
                                    inline=True, className="neon-radio")], lg=7, md=12),
         ], className="g-3 mt-1 align-items-end"),
         html.Small(f"Data needs at least {minimum:,} daily bars: the indicator warm-up, 250 training bars and 50 "
-                   "test bars (the last 20% is held out, never seen in training). On 2 cores the four "
-                   "personalities take about 1 minute at 10k steps and 4 at 150k (the shipped models' budget), "
-                   "of which about 20 s is starting the trainers.", className="text-muted d-block mt-2"),
+                   "test bars (the last 20% is held out, never seen in training). On 2 quiet cores the four "
+                   "personalities take about 10 s at 10k or 50k steps and under a minute at 150k (the shipped "
+                   "models' budget), of which about 5 s is starting the trainers; a busy server takes longer.", className="text-muted d-block mt-2"),
         dbc.Row([
             dbc.Col(html.Div([
                 dbc.Button("Train", id=ids.TR_RUN, color="info", n_clicks=0, className="neon-run"),
