@@ -55,7 +55,7 @@
 
   /* Mobile layout: below `breakpoint` px of grid width only the key columns stay visible
    * (colDef.context.key); wider, every column (except those hidden on purpose) comes back.
-   * The new column state is pushed to Dash at once, so an export clicked right after shows exactly
+   * The grid reports its new column state to Dash at once, so an export clicked right after holds exactly
    * the columns on screen (the grid alone reports it only on its own schedule). */
   function neonResponsive(params, breakpoint, gridId) {
     var api = params.api;
@@ -63,20 +63,52 @@
     var el = gridId ? document.getElementById(gridId) : document.querySelector(".neon-grid");
     var width = params.clientWidth || (el ? el.clientWidth : window.innerWidth);
     var narrow = width < (breakpoint || 700);
-    var show = [], hide = [];
+    var show = [], hide = [], changes = 0;
     api.getColumns().forEach(function (col) {
       var ctx = col.getColDef().context || {};
       if (ctx.alwaysHidden) { return; }
-      (narrow && !ctx.key ? hide : show).push(col.getColId());
+      var visible = !(narrow && !ctx.key);
+      (visible ? show : hide).push(col.getColId());
+      if (col.isVisible() !== visible) { changes += 1; }
     });
+    if (!changes) { return; }  /* called by several events: act (and re-render) only when the layout changes */
     if (hide.length) { api.setColumnsVisible(hide, false); }
     if (show.length) { api.setColumnsVisible(show, true); }
     if (api.sizeColumnsToFit) { api.sizeColumnsToFit(); }
     var dc = window.dash_clientside;
-    if (gridId && dc && dc.set_props && api.getColumnState) {
-      dc.set_props(gridId, {columnState: JSON.parse(JSON.stringify(api.getColumnState()))});
+    if (gridId && dc && dc.set_props) {
+      /* ask the grid to report its own state (dash-ag-grid's updateColumnState): setting columnState from
+       * here instead would be applied back to the grid, racing its own first report of all columns */
+      dc.set_props(gridId, {updateColumnState: true});
     }
   }
+
+  /* The grid's own firstDataRendered listener is attached at gridReady; when the rows land before that
+   * (a fast callback), the event is gone and the narrow layout never applied. So every grid of the app
+   * (.neon-grid) is also laid out once its first rows are in the page, found by a light DOM observer. */
+  var pending = false;
+  function layOutNewGrids() {
+    pending = false;
+    var grids = document.querySelectorAll(".neon-grid[id]");
+    for (var i = 0; i < grids.length; i++) {
+      var el = grids[i];
+      if (el.getAttribute("data-neon-laid-out") || !el.querySelector(".ag-center-cols-container .ag-row")) {
+        continue;
+      }
+      el.setAttribute("data-neon-laid-out", "1");
+      if (window.dash_ag_grid && window.dash_ag_grid.getApiAsync) {
+        window.dash_ag_grid.getApiAsync(el.id).then(function (id) {
+          return function (api) { neonResponsive({api: api, type: "firstRows"}, 700, id); };
+        }(el.id)).catch(function () {});
+      }
+    }
+  }
+  function watch() {
+    new MutationObserver(function () {
+      if (!pending) { pending = true; setTimeout(layOutNewGrids, 100); }
+    }).observe(document.body, {childList: true, subtree: true});
+  }
+  if (document.body) { watch(); } else { document.addEventListener("DOMContentLoaded", watch); }
 
   var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
   dagfuncs.neonFmt = neonFmt;

@@ -91,12 +91,17 @@ def battle_candles_figure(result, height: int = 560, upto: int | None = None) ->
     return fig
 
 
+def _index(values, start: float) -> np.ndarray:
+    """Equity indexed to 100 at `start`, to 0.1 (the leaderboard's precision), as float32: an index near 100
+    needs no more, and it halves the bytes sent."""
+    return _round(100 * np.asarray(values, dtype=float) / start, 1).astype(np.float32)
+
+
 def _seed_band(fig: go.Figure, dates, c, start: float) -> None:
     """The min-max band of an agent's equity across its training seeds, behind its median-seed line; it hides
     and shows with the agent's legend entry (same legend group)."""
-    # float32: a band drawn to 0.1 of an index near 100 needs no more, and it halves the bytes sent
-    low = _round(100 * np.asarray(c.equity_low, dtype=float) / start, 1).astype(np.float32)
-    high = _round(100 * np.asarray(c.equity_high, dtype=float) / start, 1).astype(np.float32)
+    low = _index(c.equity_low, start)
+    high = _index(c.equity_high, start)
     fill = theme.rgba(c.colour, 0.13)
     fig.add_trace(go.Scatter(x=dates, y=low, mode="lines", line=dict(width=0), legendgroup=c.name, showlegend=False,
                              hoverinfo="skip"))
@@ -110,17 +115,16 @@ def equity_figure(result, height: int = 420) -> go.Figure:
     is its median seed with the band of all its seeds (min to max) behind it."""
     dates = _dates(result)
     fig = go.Figure()
-    market = 100 * np.asarray(result.close, dtype=float) / float(result.close[0])
-    # indexed to 100: one decimal is 0.1% of return, the leaderboard's own precision
-    fig.add_trace(go.Scatter(x=dates, y=_round(market, 1), name=f"{result.ticker} price", mode="lines",
+    fig.add_trace(go.Scatter(x=dates, y=_index(result.close, float(result.close[0])), name=f"{result.ticker} price",
+                             mode="lines",
                              line=dict(color="rgba(214,226,255,0.35)", width=1), hovertemplate="%{y:.1f}"))
     for c in result.contestants:
-        eq = 100 * np.asarray(c.equity, dtype=float) / float(c.equity[0])
+        eq = _index(c.equity, float(c.equity[0]))
         is_agent = c.kind == "agent"
         if is_agent and c.equity_low is not None and len(c.seed_runs) > 1:
             _seed_band(fig, dates, c, float(c.equity[0]))
         fig.add_trace(go.Scatter(
-            x=dates, y=_round(eq, 1), name=c.label, mode="lines", legendgroup=c.name, hovertemplate="%{y:.1f}",
+            x=dates, y=eq, name=c.label, mode="lines", legendgroup=c.name, hovertemplate="%{y:.1f}",
             line=dict(color=c.colour, width=2.4 if is_agent else 1.4,
                       dash="solid" if is_agent else BENCH_DASH.get(c.name, "dash")),
         ))
