@@ -1,0 +1,233 @@
+"""Load test: locust users replay the real pages of Neon Arena against gunicorn, direct and behind nginx.
+
+    python -m bench.load_test [--users 50] [--duration 60] [--spawn-rate 10] [--workers N --threads N]
+                              [--no-nginx] [--no-saturation] [--steps 8,16,24,32,48] [--step-seconds 20]
+                              [--target http://127.0.0.1:PORT]   # a running server instead of starting one
+
+What it does, all on loopback (any other host is refused):
+1. starts gunicorn with the production config (deploy/gunicorn.conf.py), bundled data only
+   (NEON_LIVE_DATA=0: no Yahoo), private job and data folders;
+2. records what every page sends in headless chromium (bench/load_capture.py) and replays each payload once:
+   any answer other than 200/204 with a non-error body stops the run;
+3. pausing users (2-5 s between actions, bench/locustfile.py): requests/s, p50/p95/p99 per request kind,
+   errors, RSS per gunicorn worker; then the same through Debian's nginx with deploy/nginx.conf
+   (deploy/nginx_local.py);
+4. saturation: users without pauses, more at each step, until the callbacks' p95 passes 300 ms; prints the
+   largest user count under it and the requests/s there.
+locust runs as a subprocess (bench/locust_run.py): it monkey-patches the standard library with gevent.
+Figures only, not a test (tests/bench/test_load_test.py keeps the pieces from rotting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+P95_LIMIT_MS = 300.0
+
+
+def loopback_only(url: str) -> str:
+    host = urlparse(url).hostname or ""
+    if host not in LOOPBACK and not host.startswith("127."):
+        raise SystemExit(f"refusing to load-test {host!r}: only this machine's loopback (127.0.0.1) is allowed")
+    return url.rstrip("/")
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (q in [0, 1])."""
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))] if ordered else float("nan")
+
+
+def run_locust(base: str, scenario_file: Path, users: int, spawn_rate: float, seconds: float, *, wait: bool,
+               log: Path) -> dict:
+    """One headless locust run; {"seconds": measured span, "samples": {kind: [[ms, ok], ...]}}."""
+    out = Path(tempfile.mkstemp(prefix="neon-locust-", suffix=".json")[1])
+    env = {**os.environ, "NEON_LOAD_SCENARIO": str(scenario_file), "NEON_LOAD_OUT": str(out),
+           "NEON_LOAD_WAIT": "1" if wait else "0", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    cmd = [sys.executable, "-m", "bench.locust_run", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+           "--host", base, "-u", str(users), "-r", str(spawn_rate), "-t", f"{int(seconds)}s", "--only-summary",
+           "--stop-timeout", "10", "--loglevel", "WARNING"]
+    with open(log, "ab") as sink:
+        subprocess.run(cmd, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, timeout=seconds + 120)
+    data = json.loads(out.read_text())
+    out.unlink()
+    return data
+
+
+class RssSampler:
+    """Peak resident memory of each gunicorn worker (the master's children), sampled every second."""
+
+    def __init__(self, master_pid: int | None) -> None:
+        self.master_pid, self.peak, self._stop = master_pid, {}, threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        if self.master_pid:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _loop(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                for child in psutil.Process(self.master_pid).children():
+                    try:
+                        self.peak[child.pid] = max(self.peak.get(child.pid, 0), child.memory_info().rss)
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                return
+            self._stop.wait(1.0)
+
+
+def summarise(result: dict) -> dict:
+    """Per kind: count, failures, p50/p95/p99 (ms); plus totals and the pooled non-job callback p95."""
+    rows, pooled, total, failed = {}, [], 0, 0
+    for kind, samples in sorted(result["samples"].items()):
+        ok = sorted(ms for ms, good in samples if good)
+        bad = sum(1 for _ms, good in samples if not good)
+        rows[kind] = {"n": len(samples), "failed": bad, "p50": percentile(ok, 0.5), "p95": percentile(ok, 0.95),
+                      "p99": percentile(ok, 0.99)}
+        total, failed = total + len(samples), failed + bad
+        if not kind.startswith(("page", "job ")):
+            pooled.extend(ok)
+    seconds = max(result["seconds"], 1e-9)
+    return {"rows": rows, "total": total, "failed": failed, "rps": total / seconds, "seconds": seconds,
+            "callback_p95": percentile(sorted(pooled), 0.95)}
+
+
+def print_run(title: str, summary: dict, rss: dict[int, int] | None) -> None:
+    print(f"\n## {title}: {summary['total']:,} requests in {summary['seconds']:.0f} s = {summary['rps']:.1f} req/s, "
+          f"errors {summary['failed']}")
+    print("| request kind | n | p50 ms | p95 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |")
+    for kind, r in summary["rows"].items():
+        print(f"| {kind} | {r['n']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['failed']} |")
+    print(f"callbacks (all non-job kinds pooled): p95 {summary['callback_p95']:.0f} ms")
+    if rss:
+        print("RSS per gunicorn worker (peak): " + ", ".join(f"pid {pid}: {b / 2**20:.0f} MB" for pid, b in rss.items()))
+    elif rss is not None:
+        print("RSS: no worker sampled")
+
+
+def warm(base: str, scenario: dict, passes: int) -> None:
+    """Replay the scenario `passes` times at once, so every worker has seen (and cached) most payloads
+    before anything is measured: the direct and nginx runs then start from the same state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench import load_capture
+
+    with ThreadPoolExecutor(passes) as pool:
+        list(pool.map(lambda _i: load_capture.verify(base, scenario), range(passes)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50, help="pausing users (50)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds per pausing run (60)")
+    parser.add_argument("--spawn-rate", type=float, default=10, help="users started per second (10)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: the config's)")
+    parser.add_argument("--no-nginx", action="store_true", help="skip the run through nginx")
+    parser.add_argument("--no-pausing", action="store_true", help="skip the pausing runs (saturation only)")
+    parser.add_argument("--no-saturation", action="store_true", help="skip the saturation run")
+    parser.add_argument("--steps", default="4,8,12,16,24,32,48", help="saturation user counts")
+    parser.add_argument("--step-seconds", type=float, default=20, help="seconds per saturation step (20)")
+    parser.add_argument("--target", help="a running server on loopback (no gunicorn/nginx started, no RSS)")
+    parser.add_argument("--scenario", type=Path, help="reuse a captured scenario JSON instead of capturing")
+    parser.add_argument("--save-scenario", type=Path, help="write the captured scenario here")
+    args = parser.parse_args(argv)
+
+    from bench import load_capture
+    from deploy import nginx_local
+
+    work = Path(tempfile.mkdtemp(prefix="neon-load-"))
+    log = work / "locust.log"
+    with ExitStack() as stack:
+        master = None
+        if args.target:
+            base = loopback_only(args.target)
+        else:
+            port = nginx_local.free_port()
+            env = {"NEON_LIVE_DATA": "0", "REDIS_URL": "", "NEON_JOB_CACHE_DIR": str(work / "jobs"),
+                   "NEON_DATA_CACHE_DIR": str(work / "data-cache"), "NEON_APP_CACHE_DIR": str(work / "app-cache")}
+            proc = stack.enter_context(nginx_local.gunicorn(port, env=env, workers=args.workers, threads=args.threads,
+                                                            log=work / "gunicorn.log", quiet=True))
+            master, base = proc.pid, f"http://127.0.0.1:{port}"
+        import psutil
+
+        n_workers = len(psutil.Process(master).children()) if master else 0
+        print(f"# Neon Arena load test: {base}; gunicorn workers {n_workers or '?'}, threads "
+              f"{args.threads or 'config default'}; logs in {work}")
+        t0 = time.perf_counter()
+        scenario = (json.loads(args.scenario.read_text()) if args.scenario else load_capture.capture(base))
+        n_payloads = sum(len(g["callbacks"]) for g in (*scenario["visits"], *scenario["actions"]))
+        print(f"captured {len(scenario['visits'])} page visits and {len(scenario['actions'])} clicks "
+              f"({n_payloads} callback payloads) in {time.perf_counter() - t0:.0f} s")
+        scenario_file = args.save_scenario or work / "scenario.json"
+        scenario_file.write_text(json.dumps(scenario))
+        problems = load_capture.verify(base, scenario)
+        if problems:
+            print("payloads that do not replay cleanly:\n  " + "\n  ".join(problems))
+            return 1
+        print("every payload replayed: 200/204, no error in the body")
+        warm(base, scenario, passes=2 * max(1, n_workers))
+
+        results = {}
+        if not args.no_pausing:
+            targets = [("direct", base)]
+            if not (args.no_nginx or args.target):
+                targets.append(("nginx", stack.enter_context(nginx_local.nginx(int(base.rsplit(":", 1)[1])))))
+            for name, url in targets:
+                with RssSampler(master) as rss:
+                    raw = run_locust(url, scenario_file, args.users, args.spawn_rate, args.duration, wait=True,
+                                     log=log)
+                results[name] = summarise(raw)
+                print_run(f"{name}: {args.users} users pausing 2-5 s", results[name], rss.peak if master else None)
+        if not args.no_saturation:
+            saturation(base, scenario_file, [int(s) for s in args.steps.split(",")], args.step_seconds, log)
+        if master:
+            text = (work / "gunicorn.log").read_text(errors="replace")
+            print(f"\ngunicorn log: {text.count('WORKER TIMEOUT')} worker timeouts, "
+                  f"{text.count('Traceback')} tracebacks")
+    return 0
+
+
+def saturation(base: str, scenario_file: Path, steps: list[int], seconds: float, log: Path) -> None:
+    print(f"\n## saturation: users without pauses, {seconds:.0f} s per step (direct)")
+    print("| users | req/s | callback p95 ms | worst kind p95 ms | errors |\n| ---: | ---: | ---: | --- | ---: |")
+    best = None
+    for users in steps:
+        s = summarise(run_locust(base, scenario_file, users, users, seconds, wait=False, log=log))
+        worst = max(((k, r["p95"]) for k, r in s["rows"].items() if not k.startswith(("page", "job "))),
+                    key=lambda kv: kv[1])
+        print(f"| {users} | {s['rps']:.1f} | {s['callback_p95']:.0f} | {worst[0]} {worst[1]:.0f} | {s['failed']} |")
+        if s["callback_p95"] < P95_LIMIT_MS and s["failed"] == 0:
+            best = (users, s["rps"])
+        else:
+            break
+    if best:
+        print(f"capacity: {best[0]} users without pauses with callback p95 < {P95_LIMIT_MS:.0f} ms, "
+              f"{best[1]:.1f} req/s")
+    else:
+        print(f"capacity: even {steps[0]} users without pauses put the callback p95 over {P95_LIMIT_MS:.0f} ms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
