@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc  # noqa: F401  (registers the components bundle)
 from dash import Dash
 
-from app import hardening, health, jobs, security, static_compress
+from app import hardening, health, jobs, security, shared_cache, static_compress
 from app.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("neon.app")
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     # Uploads arrive base64-encoded in JSON (x4/3); refuse absurd bodies before parsing them.
     server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
     server.config["NEON_SETTINGS"] = settings
+    shared_cache.install(server, settings)  # core's caches: one store for every worker (files or Redis)
     register_all(app, settings)
     security.install_basic_auth(server, settings.basic_auth_user, settings.basic_auth_password)  # first
     security.install(server, security.dash_csp(app) if settings.csp else None)

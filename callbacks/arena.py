@@ -13,6 +13,7 @@ from callbacks import (
     battle_meta,
     error_alert,
     failed,
+    shared_figures,
     unexpected_error_alert,
 )
 from core import service
@@ -21,7 +22,7 @@ from layouts.arena import BOARD_COLUMNS
 from layouts.battle_figures import battle_candles_figure, cost_stress_figure, equity_figure
 from layouts.components import kpi, sample_tag
 
-_FIGURES = service.LRU(maxsize=32)
+_FIGURES = shared_figures.figure_lru(32, "arena-figures", several=True)
 
 
 def battle_figures(result) -> tuple[dict, dict]:
@@ -29,6 +30,7 @@ def battle_figures(result) -> tuple[dict, dict]:
     return _FIGURES.get_or_compute(
         result.cache_key or id(result),
         lambda: (battle_candles_figure(result).to_dict(), equity_figure(result).to_dict()),
+        share=bool(result.cache_key) and not getattr(result, "private", False),  # never a user's run
     )
 
 
