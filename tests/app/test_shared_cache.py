@@ -74,6 +74,7 @@ def test_a_battle_computed_by_one_process_is_read_by_another(tmp_path):
 
 def test_battles_and_stress_of_a_users_run_never_reach_the_shared_store(monkeypatch):
     from callbacks import arena as arena_cb
+    from callbacks import replay as replay_cb
     from core.arena import clear_cache
     from core.runs import RunRef
 
@@ -88,11 +89,13 @@ def test_battles_and_stress_of_a_users_run_never_reach_the_shared_store(monkeypa
     clear_cache()
     service._STRESS.clear()
     arena_cb._FIGURES.clear()
+    replay_cb._PAYLOADS.clear()
     run = RunRef(root="/nowhere", run_id="r1", session="s1")
     view = service.run_arena(SPEC, agents_run=run)
     assert view.result.private
     service.arena_cost_stress(SPEC, agents_run=run)
     arena_cb.battle_figures(view.result)
+    replay_cb.replay_payload(view.result)
     assert store.data == {}
     # the same battle from the registry (no run) is shared: the recorder sees battle, stress and figures
     # (the stand-in run has the registry's agents, so its entries in this process have the same keys)
