@@ -6,6 +6,7 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc  # noqa: F401  (registers the components bundle)
+import plotly.io as pio
 from dash import Dash
 
 from app import hardening, health, jobs, security, shared_cache, static_compress
@@ -37,6 +38,13 @@ def create_app(settings: Settings | None = None) -> Dash:
     """Build the Dash app; `settings` defaults to Settings.from_env() (validated once, here)."""
     settings = settings or Settings.from_env()
     import layouts.theme  # noqa: F401  registers the plotly template before any figure is built
+
+    # Dash encodes every answer with plotly's JSON engine. "auto" means orjson when installed, but our answers
+    # mix figures with Dash components, which orjson refuses: plotly then walks the whole answer in Python
+    # and encodes it again, so orjson came out slower (full-history market answer 55 vs 30 ms; the captured
+    # pages 9% slower in total: bench/json_engines.py, bench/load_test.py's docstring). The standard encoder
+    # does it in one pass.
+    pio.json.config.default_engine = "json"
     from callbacks import register_all
     from layouts.components import shell
 
