@@ -32,9 +32,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench.load_capture import JOB_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 P95_LIMIT_MS = 300.0
+BENCH_WEB_RPS = 51.0
+"""bench/bench_web.py's throughput on this machine (16 users, no pauses); the target is 3x that."""
 
 
 def loopback_only(url: str) -> str:
@@ -97,20 +101,32 @@ class RssSampler:
             self._stop.wait(1.0)
 
 
+PAGE = "GET "
+"""Kinds that are page loads (the HTML, _dash-layout, _dash-dependencies); the rest are callbacks."""
+
+
+def is_callback(kind: str) -> bool:
+    """A non-job callback: the kinds the latency targets are about."""
+    return not kind.startswith((PAGE, JOB_PREFIX))
+
+
 def summarise(result: dict) -> dict:
-    """Per kind: count, failures, p50/p95/p99 (ms); plus totals and the pooled non-job callback p95."""
-    rows, pooled, total, failed = {}, [], 0, 0
+    """Per kind: count, failures, p50/p95/p99 (ms); totals; pooled p95 of the non-job callbacks, the worst
+    kind's p95, and pooled p50/p95 of the page loads."""
+    rows, pooled, pages, total, failed = {}, [], [], 0, 0
     for kind, samples in sorted(result["samples"].items()):
         ok = sorted(ms for ms, good in samples if good)
         bad = sum(1 for _ms, good in samples if not good)
         rows[kind] = {"n": len(samples), "failed": bad, "p50": percentile(ok, 0.5), "p95": percentile(ok, 0.95),
                       "p99": percentile(ok, 0.99)}
         total, failed = total + len(samples), failed + bad
-        if not kind.startswith(("page", "job ")):
-            pooled.extend(ok)
+        (pooled if is_callback(kind) else pages if kind.startswith(PAGE) else []).extend(ok)
     seconds = max(result["seconds"], 1e-9)
+    worst = max(((k, r["p95"]) for k, r in rows.items() if is_callback(k)), key=lambda kv: kv[1], default=("-", 0))
+    pages.sort()
     return {"rows": rows, "total": total, "failed": failed, "rps": total / seconds, "seconds": seconds,
-            "callback_p95": percentile(sorted(pooled), 0.95)}
+            "callback_p95": percentile(sorted(pooled), 0.95), "worst": worst,
+            "page_p50": percentile(pages, 0.5), "page_p95": percentile(pages, 0.95)}
 
 
 def print_run(title: str, summary: dict, rss: dict[int, int] | None) -> None:
@@ -119,7 +135,9 @@ def print_run(title: str, summary: dict, rss: dict[int, int] | None) -> None:
     print("| request kind | n | p50 ms | p95 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |")
     for kind, r in summary["rows"].items():
         print(f"| {kind} | {r['n']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['failed']} |")
-    print(f"callbacks (all non-job kinds pooled): p95 {summary['callback_p95']:.0f} ms")
+    print(f"callbacks (non-job kinds pooled): p95 {summary['callback_p95']:.0f} ms; worst kind: {summary['worst'][0]} "
+          f"p95 {summary['worst'][1]:.0f} ms; page loads (GET kinds pooled): p50 {summary['page_p50']:.0f} ms, "
+          f"p95 {summary['page_p95']:.0f} ms")
     if rss:
         print("RSS per gunicorn worker (peak): " + ", ".join(f"pid {pid}: {b / 2**20:.0f} MB" for pid, b in rss.items()))
     elif rss is not None:
@@ -149,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-saturation", action="store_true", help="skip the saturation run")
     parser.add_argument("--steps", default="4,8,12,16,24,32,48", help="saturation user counts")
     parser.add_argument("--step-seconds", type=float, default=20, help="seconds per saturation step (20)")
+    parser.add_argument("--app", default="wsgi:server", help="WSGI app for gunicorn, e.g. bench.wsgi_json_engine:server")
     parser.add_argument("--target", help="a running server on loopback (no gunicorn/nginx started, no RSS)")
     parser.add_argument("--scenario", type=Path, help="reuse a captured scenario JSON instead of capturing")
     parser.add_argument("--save-scenario", type=Path, help="write the captured scenario here")
@@ -168,13 +187,17 @@ def main(argv: list[str] | None = None) -> int:
             env = {"NEON_LIVE_DATA": "0", "REDIS_URL": "", "NEON_JOB_CACHE_DIR": str(work / "jobs"),
                    "NEON_DATA_CACHE_DIR": str(work / "data-cache"), "NEON_APP_CACHE_DIR": str(work / "app-cache")}
             proc = stack.enter_context(nginx_local.gunicorn(port, env=env, workers=args.workers, threads=args.threads,
-                                                            log=work / "gunicorn.log", quiet=True))
+                                                            app=args.app, log=work / "gunicorn.log", quiet=True))
             master, base = proc.pid, f"http://127.0.0.1:{port}"
+        import runpy
+
         import psutil
 
         n_workers = len(psutil.Process(master).children()) if master else 0
-        print(f"# Neon Arena load test: {base}; gunicorn workers {n_workers or '?'}, threads "
-              f"{args.threads or 'config default'}; logs in {work}")
+        conf = runpy.run_path(str(nginx_local.GUNICORN_CONF))
+        print(f"# Neon Arena load test: {base} ({args.app}); gunicorn {n_workers or '?'} workers x "
+              f"{args.threads or conf['threads']} threads, max_requests {conf['max_requests']}; "
+              f"load average {os.getloadavg()[0]:.1f}; logs in {work}")
         t0 = time.perf_counter()
         scenario = (json.loads(args.scenario.read_text()) if args.scenario else load_capture.capture(base))
         n_payloads = sum(len(g["callbacks"]) for g in (*scenario["visits"], *scenario["actions"]))
@@ -189,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print("every payload replayed: 200/204, no error in the body")
         warm(base, scenario, passes=2 * max(1, n_workers))
 
-        results = {}
+        results, peak_rss, best = {}, [], None
         if not args.no_pausing:
             targets = [("direct", base)]
             if not (args.no_nginx or args.target):
@@ -199,9 +222,16 @@ def main(argv: list[str] | None = None) -> int:
                     raw = run_locust(url, scenario_file, args.users, args.spawn_rate, args.duration, wait=True,
                                      log=log)
                 results[name] = summarise(raw)
+                peak_rss.extend(rss.peak.values())
                 print_run(f"{name}: {args.users} users pausing 2-5 s", results[name], rss.peak if master else None)
         if not args.no_saturation:
-            saturation(base, scenario_file, [int(s) for s in args.steps.split(",")], args.step_seconds, log)
+            with RssSampler(master) as rss:
+                best = saturation(base, scenario_file, [int(s) for s in args.steps.split(",")], args.step_seconds, log)
+            peak_rss.extend(rss.peak.values())
+            if master:
+                print("RSS per gunicorn worker (peak): " + ", ".join(f"pid {pid}: {b / 2**20:.0f} MB"
+                                                                    for pid, b in rss.peak.items()))
+        verdicts(results, args.users, max(peak_rss) / 2**20 if peak_rss else None, best)
         if master:
             text = (work / "gunicorn.log").read_text(errors="replace")
             print(f"\ngunicorn log: {text.count('WORKER TIMEOUT')} worker timeouts, "
@@ -209,14 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def saturation(base: str, scenario_file: Path, steps: list[int], seconds: float, log: Path) -> None:
+def saturation(base: str, scenario_file: Path, steps: list[int], seconds: float, log: Path) -> tuple | None:
+    """Step the users up until the pooled callback p95 passes the limit; (users, req/s) of the last step under."""
     print(f"\n## saturation: users without pauses, {seconds:.0f} s per step (direct)")
     print("| users | req/s | callback p95 ms | worst kind p95 ms | errors |\n| ---: | ---: | ---: | --- | ---: |")
     best = None
     for users in steps:
         s = summarise(run_locust(base, scenario_file, users, users, seconds, wait=False, log=log))
-        worst = max(((k, r["p95"]) for k, r in s["rows"].items() if not k.startswith(("page", "job "))),
-                    key=lambda kv: kv[1])
+        worst = s["worst"]
         print(f"| {users} | {s['rps']:.1f} | {s['callback_p95']:.0f} | {worst[0]} {worst[1]:.0f} | {s['failed']} |")
         if s["callback_p95"] < P95_LIMIT_MS and s["failed"] == 0:
             best = (users, s["rps"])
@@ -227,6 +257,29 @@ def saturation(base: str, scenario_file: Path, steps: list[int], seconds: float,
               f"{best[1]:.1f} req/s")
     else:
         print(f"capacity: even {steps[0]} users without pauses put the callback p95 over {P95_LIMIT_MS:.0f} ms")
+    return best
+
+
+def verdicts(results: dict, users: int, rss_mb: float | None, best) -> None:
+    """The issue's targets, met or missed, from what was measured above."""
+    print("\n## targets")
+    for name, s in results.items():
+        ok = s["worst"][1] < P95_LIMIT_MS
+        print(f"- {name}, {users} pausing users: every non-job callback p95 < {P95_LIMIT_MS:.0f} ms: "
+              f"{'met' if ok else 'MISSED'} (worst {s['worst'][0]} {s['worst'][1]:.0f} ms); errors "
+              f"{s['failed']}: {'met' if s['failed'] == 0 else 'MISSED'}")
+    if {"direct", "nginx"} <= results.keys():
+        d, n = results["direct"], results["nginx"]
+        ratio50, ratio95 = n["page_p50"] / max(d["page_p50"], 1e-9), n["page_p95"] / max(d["page_p95"], 1e-9)
+        print(f"- page loads through nginx within 20% of direct: p50 {n['page_p50']:.0f} vs {d['page_p50']:.0f} ms "
+              f"({ratio50:.2f}x), p95 {n['page_p95']:.0f} vs {d['page_p95']:.0f} ms ({ratio95:.2f}x): "
+              f"{'met' if max(ratio50, ratio95) <= 1.2 else 'MISSED'}")
+    if best is not None:
+        target = 3 * BENCH_WEB_RPS
+        print(f"- saturation >= 3x bench_web's ~{BENCH_WEB_RPS:.0f} req/s ({target:.0f}): {best[1]:.1f} req/s at "
+              f"{best[0]} users: {'met' if best[1] >= target else 'MISSED'}")
+    if rss_mb is not None:
+        print(f"- RSS per web worker < 500 MB: peak {rss_mb:.0f} MB: {'met' if rss_mb < 500 else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -79,9 +79,9 @@ class PageUser(FastHttpUser):
     @task(4)
     def visit(self) -> None:
         page = random.choice(SCENARIO["visits"])
-        self._get(page["path"], "page html")
-        self._get("/_dash-layout", "page _dash-layout")
-        self._get("/_dash-dependencies", "page _dash-dependencies")
+        self._get(page["path"], "GET page html")
+        self._get("/_dash-layout", "GET _dash-layout")
+        self._get("/_dash-dependencies", "GET _dash-dependencies")
         self._callbacks(page["callbacks"])
 
     @task(1)

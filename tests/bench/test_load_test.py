@@ -57,7 +57,7 @@ def test_one_locust_user_replays_them_without_errors(server, scenario):
     summary = load_test.summarise(result)
     assert summary["total"] > 0, (folder / "locust.log").read_text()[-2000:]
     assert summary["failed"] == 0, summary["rows"]
-    assert "page html" in summary["rows"]
+    assert "GET page html" in summary["rows"] and summary["callback_p95"] > 0
 
 
 def test_every_callback_of_the_app_has_a_report_name():
