@@ -41,9 +41,9 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     # Dash encodes every answer with plotly's JSON engine. "auto" means orjson when installed, but our answers
     # mix figures with Dash components, which orjson refuses: plotly then walks the whole answer in Python
-    # and encodes it again, so orjson came out slower (full-history market answer 55 vs 30 ms; the captured
-    # pages 9% slower in total: bench/json_engines.py, bench/load_test.py's docstring). The standard encoder
-    # does it in one pass.
+    # and encodes it again, so orjson came out slower (market answers 15.7 vs 10.8 ms, the captured pages
+    # 780 vs 682 ms in total: bench/json_engines.py; table in bench/load_test.py's docstring). The standard
+    # encoder does it in one pass.
     pio.json.config.default_engine = "json"
     from callbacks import register_all
     from layouts.components import shell

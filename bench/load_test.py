@@ -16,6 +16,24 @@ What it does, all on loopback (any other host is refused):
    largest user count under it and the requests/s there.
 locust runs as a subprocess (bench/locust_run.py): it monkey-patches the standard library with gevent.
 Figures only, not a test (tests/bench/test_load_test.py keeps the pieces from rotting).
+
+Measured on the 2-core machine, 2026-12-02, while another engineer's test suites ran (load average 1-11):
+figures swing by 2x between identical runs, so settings were compared in rotated rounds, medians kept.
+
+| what (users without pauses unless said) | figure |
+| --- | --- |
+| final run, defaults (3 workers x 4 threads, json engine): 50 users pausing 2-5 s, direct | 101 req/s, 0 errors, callback p95 116 ms pooled, worst kind replay load 266 ms |
+| the same through nginx | 98 req/s, 0 errors, callback p95 123 ms, worst risk view 255 ms; page loads p50 4 vs 3 ms, p95 44 vs 47 ms |
+| final run, saturation | 141 req/s at 12 users (callback p95 296 ms); 16 users: 136 req/s, p95 456 ms |
+| RSS per worker, all runs | 110-264 MB |
+| before this branch's caches: 50 pausing users, 2 x 4, direct / nginx | 60 / 55 req/s, callback p95 1,567 / 1,080 ms |
+| before: saturation, 2 x 4 | 77 req/s at 4 users; at 8 users 14 req/s (recycled workers recomputing cost stress for seconds) |
+| engine: 8 users, 3 x 4, 3 rounds: json / orjson | 175, 213, 165 / 158, 176, 157 req/s (medians 175 / 158) |
+| engine in-process (bench/json_engines.py, captured pages, warm): json / orjson | 682 / 780 ms for all 110 payloads; market answers 10.8 / 15.7 ms |
+| workers x threads, 8 users, 3 rounds, rotation 1 (max_requests 20,000) | 2x4 109, 188, 162; 3x4 117, 356, 278; 2x8 122, 386, 152; 4x2 141, 336, 116 req/s (medians 162 / 278 / 152 / 141) |
+| rotation 2 (max_requests 2,000) | 2x4 132, 113, 215; 3x4 175, 213, 165 req/s (medians 132 / 175) |
+| max_requests 2,000 / 20,000, 3 x 4, 12 users, 20 s (stopped after 3 runs: noise swamps any difference) | 175, 95 / 101 req/s |
+| saturation sweeps, 15 s steps, one run each, before the card memo and stress-figure cache | 2x4 json 24 users 236 req/s; 3x4 16 users 204; 2x8 16 users 208; 4x2 8 users 117 |
 """
 
 from __future__ import annotations
