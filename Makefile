@@ -10,7 +10,7 @@ RUN_STAMP  := $(VENV)/.run-deps
 TEST_STAMP := $(VENV)/.test-deps
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev worker serve-nginx test lint bench models browser-deps redis-deps nginx-deps clean
+.PHONY: run dev worker serve-nginx test lint bench load-test models browser-deps redis-deps nginx-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,11 @@ test: $(TEST_STAMP) browser-deps redis-deps nginx-deps
 ## bench: print speed/memory figures against peers (not tests)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
+
+## load-test: locust replays every page's real callbacks against gunicorn, direct and through nginx, then a
+## saturation run (a few minutes; flags: `python -m bench.load_test --help`)
+load-test: $(TEST_STAMP) browser-deps nginx-deps
+	$(BIN)/python -m bench.load_test $(LOAD_ARGS)
 
 ## models: train the shipped agents (AAPL, TSLA, BTC-USD x 4 personalities x seeds 0-4) with the documented budget
 models: $(RUN_STAMP)

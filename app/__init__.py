@@ -6,9 +6,10 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc  # noqa: F401  (registers the components bundle)
+import plotly.io as pio
 from dash import Dash
 
-from app import hardening, health, jobs, security, static_compress
+from app import hardening, health, jobs, security, shared_cache, static_compress
 from app.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("neon.app")
@@ -37,6 +38,13 @@ def create_app(settings: Settings | None = None) -> Dash:
     """Build the Dash app; `settings` defaults to Settings.from_env() (validated once, here)."""
     settings = settings or Settings.from_env()
     import layouts.theme  # noqa: F401  registers the plotly template before any figure is built
+
+    # Dash encodes every answer with plotly's JSON engine. "auto" means orjson when installed, but our answers
+    # mix figures with Dash components, which orjson refuses: plotly then walks the whole answer in Python
+    # and encodes it again, so orjson came out slower (market answers 15.7 vs 10.8 ms, the captured pages
+    # 780 vs 682 ms in total: bench/json_engines.py; table in bench/load_test.py's docstring). The standard
+    # encoder does it in one pass.
+    pio.json.config.default_engine = "json"
     from callbacks import register_all
     from layouts.components import shell
 
@@ -59,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     # Uploads arrive base64-encoded in JSON (x4/3); refuse absurd bodies before parsing them.
     server.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024 * 1.4) + 1024 * 1024
     server.config["NEON_SETTINGS"] = settings
+    shared_cache.install(server, settings)  # core's caches: one store for every worker (files or Redis)
     register_all(app, settings)
     security.install_basic_auth(server, settings.basic_auth_user, settings.basic_auth_password)  # first
     security.install(server, security.dash_csp(app) if settings.csp else None)

@@ -57,6 +57,9 @@ class Settings:
     """Agents trained on the Train page, one folder per run (default <job cache dir>/runs) [NEON_RUNS_DIR]."""
     max_runs: int = 50
     """Trained runs kept on disk; the oldest are removed first [NEON_MAX_RUNS]."""
+    app_cache_dir: Path | None = None
+    """The shared result cache when REDIS_URL is unset: one private (0700) folder every worker reads
+    (default <job cache dir>/shared-cache; app/shared_cache.py) [NEON_APP_CACHE_DIR]."""
     basic_auth_user: str = ""
     """With the password: HTTP basic authentication on every path but /healthz [NEON_BASIC_AUTH_USER]."""
     basic_auth_password: str = field(default="", repr=False)
@@ -69,6 +72,8 @@ class Settings:
             raise SettingsError("NEON_BASIC_AUTH_USER must not contain ':' (HTTP basic authentication)")
         if self.runs_dir is None:
             object.__setattr__(self, "runs_dir", Path(self.job_cache_dir) / "runs")
+        if self.app_cache_dir is None:
+            object.__setattr__(self, "app_cache_dir", Path(self.job_cache_dir) / "shared-cache")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -95,6 +100,8 @@ class Settings:
             kwargs["dev"] = _bool("NEON_DEV", env["NEON_DEV"])
         if env.get("NEON_RUNS_DIR"):
             kwargs["runs_dir"] = Path(env["NEON_RUNS_DIR"]).expanduser()
+        if env.get("NEON_APP_CACHE_DIR"):
+            kwargs["app_cache_dir"] = Path(env["NEON_APP_CACHE_DIR"]).expanduser()
         if "NEON_MAX_RUNS" in env:
             kwargs["max_runs"] = _int("NEON_MAX_RUNS", env["NEON_MAX_RUNS"], 1, 10_000)
         kwargs["basic_auth_user"] = env.get("NEON_BASIC_AUTH_USER", "").strip()

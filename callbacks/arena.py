@@ -15,6 +15,7 @@ from callbacks import (
     battle_meta,
     error_alert,
     failed,
+    shared_figures,
     unexpected_error_alert,
 )
 from core import service
@@ -23,7 +24,8 @@ from layouts.arena import BOARD_COLUMNS
 from layouts.battle_figures import battle_candles_figure, cost_stress_figure, equity_figure
 from layouts.components import kpi, sample_tag
 
-_FIGURES = service.LRU(maxsize=32)
+_FIGURES = shared_figures.figure_lru(32, "arena-figures", several=True)
+_STRESS_FIGURES = shared_figures.figure_lru(32, "stress-figure")  # ~30 ms to build, one per battle
 
 
 def battle_figures(result) -> tuple[dict, dict]:
@@ -31,6 +33,7 @@ def battle_figures(result) -> tuple[dict, dict]:
     return _FIGURES.get_or_compute(
         result.cache_key or id(result),
         lambda: (battle_candles_figure(result).to_dict(), equity_figure(result).to_dict()),
+        share=bool(result.cache_key) and not getattr(result, "private", False),  # never a user's run
     )
 
 
@@ -275,6 +278,10 @@ def stress_outputs(spec_dict: dict | None, source=None):
         return failed(exc, 2, 1, "running the cost stress test")
     styles = {c.name: (c.label, c.colour) for c in view.result.contestants}
     styles.setdefault("buy_and_hold", ("Buy-and-hold", theme.TEXT))
+    result = view.result
+    figure = _STRESS_FIGURES.get_or_compute(
+        result.cache_key or id(result), lambda: cost_stress_figure(stress, styles).to_dict(),
+        share=bool(result.cache_key) and not getattr(result, "private", False))
     table = stress.table()
     agents = [n for n in stress.returns.index if n in stress.break_even]
     rows = [html.Tr([html.Td(styles.get(n, (n,))[0], style={"color": styles.get(n, (n, theme.TEXT))[1]}),
@@ -282,7 +289,7 @@ def stress_outputs(spec_dict: dict | None, source=None):
     body = html.Table([html.Thead(html.Tr([html.Th("Agent"), html.Th("Break-even cost (vs buy-and-hold)")])),
                        html.Tbody(rows)], className="table table-sm neon-mini-table") if rows else html.Small(
         "No agents in this battle: nothing to break even.", className="text-muted")
-    return cost_stress_figure(stress, styles).to_dict(), body
+    return figure, body
 
 
 def _result(spec_dict, source):

@@ -14,6 +14,7 @@ from callbacks import (
     battle_meta,
     error_alert,
     failed,
+    shared_figures,
     unexpected_error_alert,
 )
 from layouts import fmt, grid, ids, state
@@ -49,12 +50,31 @@ def table_records(journal: pd.DataFrame) -> list[dict]:
     return [{k: _clean(v) for k, v in r.items()} for r in records]
 
 
+# Grid rows per (battle, contestants, side): building and formatting the journal is ~50 ms a request.
+_ROWS = shared_figures.figure_lru(32, "journal-rows")
+
+
+def journal_rows(spec_dict, contestants, side, source=None):
+    """(view, grid rows) of the battle's journal filtered by contestants and side, cached per battle."""
+    view = BattleSource.of(source).view(spec_dict)
+    result = view.result
+
+    def build():
+        from core.journal import build_journal
+
+        return table_records(filtered(build_journal(result), contestants, side))
+
+    if not result.cache_key:
+        return view, build()
+    key = (result.cache_key, tuple(sorted(map(str, contestants or []))), str(side or "all"))
+    return view, _ROWS.get_or_compute(key, build, share=not getattr(result, "private", False))
+
+
 def journal_outputs(query, session_spec, contestants, side, source=None, market_choice=None) -> tuple:
     """(contestant options, header, rows, alert) for the battle the page follows (URL, then session)."""
     spec, message = state.spec_from_query_and_session(query, session_spec, market_choice)
     try:
-        view, journal = battle_journal(spec, source)
-        shown = filtered(journal, contestants, side)
+        view, rows = journal_rows(spec, contestants, side, source)
     except Exception as exc:  # noqa: BLE001 - bad input or bug: an alert, never a trace
         return failed(exc, 4, 3, "building the journal")
     result = view.result
@@ -64,7 +84,7 @@ def journal_outputs(query, session_spec, contestants, side, source=None, market_
     if not view.agents_ready:
         notes.append(view.agents_message + " The journal lists the benchmarks only.")
     alert = error_alert(" ".join(notes), color="info") if notes else None
-    return options, header, table_records(shown), alert
+    return options, header, rows, alert
 
 
 def summary_text(shown_rows, all_rows) -> str:

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, Patch, State, ctx, html, no_update
 
-from callbacks import error_alert, unexpected_error_alert
+from callbacks import error_alert, shared_figures, unexpected_error_alert
 from core import service
 from layouts import fmt, grid, ids, state
 from layouts.components import kpi
 from layouts.figures import market_figure
 
-_FIGURES = service.LRU(maxsize=48)
+_FIGURES = shared_figures.figure_lru(48, "market-figure")
 
 SOURCE_COLOURS = {"live": "success", "cache": "warning", "bundled": "info", "file": "secondary"}
 
@@ -92,7 +92,9 @@ def cut(data: service.MarketData, start, end) -> service.MarketData:
 
 def figure_for(data: service.MarketData, log: bool = False) -> dict:
     title = f"{data.provenance.ticker}  ·  {len(data.frame):,} bars"
-    fig = _FIGURES.get_or_compute(data.key, lambda: market_figure(data.frame, title=title).to_dict())
+    # an uploaded file is one user's data: its figure stays in this process
+    fig = _FIGURES.get_or_compute(data.key, lambda: market_figure(data.frame, title=title).to_dict(),
+                                  share=data.provenance.source != "file")
     return with_log(fig, log)
 
 

@@ -13,6 +13,7 @@ from callbacks import (
     battle_meta,
     error_alert,
     failed,
+    shared_figures,
     unexpected_error_alert,
 )
 from core import service
@@ -49,9 +50,20 @@ def context_bars(result, n: int = CONTEXT_BARS) -> dict:
             **{k: _r(part[k], d) for k in ("open", "high", "low", "close")}}
 
 
+_PAYLOADS = shared_figures.figure_lru(16, "replay-payload")
+
+
 def replay_payload(result) -> dict:
     """Everything the browser needs to replay the battle: bars, context bars, and per agent equity,
-    positions and fills."""
+    positions and fills. Built once per battle (~100 ms), then cached like a figure (shared between workers
+    unless the battle is a user's run)."""
+    if not result.cache_key:
+        return _replay_payload(result)
+    return _PAYLOADS.get_or_compute(result.cache_key, lambda: _replay_payload(result),
+                                    share=not getattr(result, "private", False))
+
+
+def _replay_payload(result) -> dict:
     high, low = high_low(result)
     d = _price_digits(result.close)
     dates = [x.strftime("%Y-%m-%d") for x in result.dates]

@@ -327,6 +327,7 @@ def run_arena(spec: BattleSpec, *, models_dir=None, runs_dir=None, session: str 
         test_start=spec.start if spec.window == "custom" else None,
         test_end=spec.end if spec.window == "custom" else None,
         in_sample=spec.window == "in-sample", shared_market=spec.shared_market,
+        share=not spec.run_id,  # a user's run stays in this process
     )
     return ArenaView(spec=spec, result=result, agents_ready=agents is not None, agents_message=message)
 
@@ -346,7 +347,9 @@ def arena_cost_stress(spec: BattleSpec, *, levels_bps=(0, 10, 25, 50), models_di
         test_start=spec.start if spec.window == "custom" else None,
         test_end=spec.end if spec.window == "custom" else None,
         in_sample=spec.window == "in-sample", shared_market=spec.shared_market,
-    ))
+    ), share=not spec.run_id)
 
 
-_STRESS = LRU(maxsize=16)
+# Cost stress re-runs the battle at every level and bisects each break-even: seconds of CPU when cold,
+# a 1 KB result. Shared between processes (core.lru), except for a user's run.
+_STRESS = LRU(maxsize=16, shared="stress")

@@ -33,6 +33,16 @@ def _isolated_market_data(tmp_path_factory, monkeypatch):
     core.data.reset_live_breaker()
 
 
+@pytest.fixture(autouse=True)
+def _no_shared_store_between_tests():
+    """create_app plugs a shared store into core.lru for the whole process: unplug it after each test, so a
+    core test never reads what an app test's store holds."""
+    yield
+    from core import lru
+
+    lru.set_shared_store(None)
+
+
 @pytest.fixture
 def aapl_ohlcv() -> pd.DataFrame:
     """The bundled AAPL snapshot, validated (3,956 daily bars, 2011-01-03 to 2026-09-25); a fresh copy."""

@@ -15,8 +15,9 @@ Window (bar positions in `frame`, end exclusive):
   that overlaps the agents' training period is always labelled "in-sample", with a warning.
 
 Results are cached in a small thread-safe in-process LRU keyed by a hash of every input (frame content,
-window, costs, cash, agents' model cards, benchmarks, flags). Cached results are shared: treat a
-BattleResult as read-only.
+window, costs, cash, agents' model cards, benchmarks, flags), backed by the app's shared store when one is
+plugged in (core.lru; `run_battle(share=False)` keeps a user's run out of it). Cached results are shared:
+treat a BattleResult as read-only.
 """
 
 # The package is split by concern: `results` (ContestantResult, BattleResult, JSON helpers), `window`

@@ -87,6 +87,7 @@ def run_battle(
     periods_per_year: int | None = None,
     seed: int = 0,
     use_cache: bool = True,
+    share: bool = True,
 ) -> BattleResult:
     """Battle the agents and the benchmarks on one window with one set of costs.
 
@@ -107,6 +108,8 @@ def run_battle(
     :param periods_per_year: override annualisation (default: 365 for crypto, 252 otherwise).
     :param seed: seed of the Sharpe bootstraps (intervals and the p-values against buy-and-hold).
     :param use_cache: reuse a cached result for identical inputs.
+    :param share: the cache may hand the result to the app's other processes (core.lru's shared store);
+        False for anything tied to one user (a user's trained run): the result is then marked `private`.
     """
     costs = Costs() if costs is None else costs
     if not np.isfinite(cash0) or cash0 <= 0:
@@ -139,15 +142,15 @@ def run_battle(
             default=str,
         ).encode()
     ).hexdigest()
-    if use_cache:
-        cached = _CACHE.get(key)
-        if cached is not None:
-            return cached
-    result = _battle(frame, ticker, prov, window, costs, cash0, agents, names, shared_market, ppy, seed)
-    result.cache_key = key
-    if use_cache:
-        _CACHE.put(key, result)
-    return result
+
+    def compute() -> BattleResult:
+        result = _battle(frame, ticker, prov, window, costs, cash0, agents, names, shared_market, ppy, seed)
+        result.cache_key, result.private = key, not share
+        return result
+
+    # Agents without model cards are keyed by object identity, which means nothing in another process.
+    share = share and (agents is None or bool(cards))
+    return _CACHE.get_or_compute(key, compute, share=share) if use_cache else compute()
 
 
 def _battle(

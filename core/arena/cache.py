@@ -1,5 +1,7 @@
 """The battle cache: a small thread-safe in-process LRU of BattleResults (`_CACHE`, `CACHE_SIZE` entries)
-keyed by a hash of every input, `clear_cache` to forget it, and the hashes that go into the key:
+keyed by a hash of every input, backed by the app's shared store when one is plugged in (core.lru; results
+travel as core.codec bytes; battles of a user's run never do), `clear_cache` to forget this process's
+entries, and the hashes that go into the key:
 `frame_hash` (a frame's content) and `_agents_key` (the agents' model cards, every seed's, or their identity
 when they have none). Values are computed outside the lock, so two threads may compute the same battle once each.
 """
@@ -16,11 +18,12 @@ from core.lru import LRU
 CACHE_SIZE = 16
 
 
-_CACHE = LRU(CACHE_SIZE)
+_CACHE = LRU(CACHE_SIZE, shared="battle")
 
 
 def clear_cache() -> None:
-    """Forget every cached battle (tests; after models are retrained in this process)."""
+    """Forget every battle cached in this process (tests; after models are retrained in this process). The
+    shared store keys battles by the agents' model cards, so retrained agents never meet old entries."""
     _CACHE.clear()
 
 

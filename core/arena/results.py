@@ -136,6 +136,8 @@ class BattleResult:
     luck (best p = 0.23)."; or why it was not computed; "" without agents."""
     significance_note: str = ""
     """Why the significance figures are missing ("" when they were computed)."""
+    private: bool = False
+    """Computed from one user's trained run: caches keep it in this process (never the shared store)."""
 
     def contestant(self, name: str) -> ContestantResult:
         """The contestant called `name`."""

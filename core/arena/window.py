@@ -6,6 +6,8 @@ reads a model card's train/test period defensively, and the date-parsing and war
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +62,21 @@ def _flatten(card: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def card_period(card: dict, which: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """`_card_period`, remembered per card content: every battle request reads every seed's card (40
+    cards, ~14 ms of parsing per request before it was remembered)."""
+    try:
+        text = json.dumps(card, sort_keys=True)
+    except (TypeError, ValueError):
+        return _card_period(card, which)
+    return _card_period_of_text(text, which)
+
+
+@functools.lru_cache(maxsize=1024)
+def _card_period_of_text(text: str, which: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    return _card_period(json.loads(text), which)
+
+
+def _card_period(card: dict, which: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """The (first, last) dates of a model card's "train" or "test" period, read defensively.
 
     Accepts the shapes a card may use: `test_start`/`test_end`, `test: {start, end}`,
