@@ -73,10 +73,11 @@ def test_a_battle_computed_by_one_process_is_read_by_another(tmp_path):
 
 
 def test_battles_and_stress_of_a_users_run_never_reach_the_shared_store(monkeypatch):
+    from dataclasses import replace
+
     from callbacks import arena as arena_cb
     from callbacks import replay as replay_cb
     from core.arena import clear_cache
-    from dataclasses import replace
 
     def run_inputs(spec, runs_dir, session):  # stands in for a trained run's data and agents (core.runs)
         frame, provenance = service.battle_data("AAPL")
