@@ -311,9 +311,6 @@ def background_manager(settings: Settings):
     import diskcache
     from dash import DiskcacheManager
 
-    from app.jobs import forksafe
-
-    forksafe.install()  # Dash forks each job from a threaded worker: no thread may be inside SQLite then
     cache = diskcache.Cache(str(job_cache_dir(settings) / "dash"))
     return DiskcacheManager(cache, expire=RESULT_SECONDS)
 

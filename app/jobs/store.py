@@ -45,10 +45,6 @@ class DiskStore:
     def __init__(self, directory: Path | str) -> None:
         import diskcache
 
-        from app.jobs import forksafe
-
-        forksafe.install()  # job processes are forked from threads that use this store (forksafe's docstring)
-
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o700)
